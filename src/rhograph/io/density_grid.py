@@ -31,6 +31,8 @@ class DensityGrid:
         origin: Cartesian position of grid point ``(0, 0, 0)`` in Å, shape ``(3,)``.
         spin: optional magnetisation density ρ↑ − ρ↓ in e/Å³, same shape as ``values``.
         source: file the grid was read from (used in error messages), if any.
+        fields: further per-voxel fields on the same grid, e.g. a predicted ``gradient`` of shape
+            ``(N1, N2, N3, 3)`` in e/Å⁴ or ``iri`` of shape ``(N1, N2, N3)``; written beside the density.
 
     Raises:
         DensityFileError: non-3D or empty values, NaN/inf values, a non-positive cell volume, or a
@@ -43,6 +45,7 @@ class DensityGrid:
     origin: np.ndarray = field(default_factory=lambda: np.zeros(3))
     spin: np.ndarray | None = None
     source: str | None = None
+    fields: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         where = self.source or "<density grid>"
@@ -67,7 +70,8 @@ class DensityGrid:
             self.spin = np.asarray(self.spin, dtype=np.float32)
             if self.spin.shape != self.values.shape:
                 raise DensityFileError(
-                    where, f"spin block shape {self.spin.shape} differs from density shape {self.values.shape}"
+                    where,
+                    f"spin block shape {self.spin.shape} differs from density shape {self.values.shape}",
                 )
             if not np.isfinite(self.spin).all():
                 raise DensityFileError(where, "spin density contains NaN/inf values")

@@ -1,0 +1,157 @@
+"""Graph samples: one structure with its atom graph and (optionally) probes, as a dict of numpy arrays.
+
+A sample holds the fields of :mod:`rhograph.keys` with *local* indices (atoms ``0..N-1``, probes ``0..M-1``);
+:func:`rhograph.data.collate.collate` concatenates samples into a batch. Image offsets are stored as int64
+here (exact) and converted to the float dtype of the batch by ``collate``.
+"""
+
+from __future__ import annotations
+
+import ase
+import numpy as np
+
+from rhograph import keys
+from rhograph.data.neighbors import atom_graph, check_structure, probe_graph
+from rhograph.errors import StructureError
+
+#: Largest atomic number with an embedding row (the embedding table has rows 0..118; 0 is unused).
+MAX_ATOMIC_NUMBER = 118
+
+_ATOM_KEYS = (
+    keys.ATOMIC_NUMBERS,
+    keys.POSITIONS,
+    keys.CELL,
+    keys.ATOM_EDGES,
+    keys.ATOM_EDGE_OFFSETS,
+    keys.NUM_ATOMS,
+)
+
+
+def validate_atoms(atoms: ase.Atoms) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Check a structure and return ``(numbers (N,) int64, positions (N,3) Å, cell (3,3) Å, pbc (3,) bool)``.
+
+    Raises:
+        StructureError: no atoms, an atomic number outside 1..118, non-finite positions or cell, or
+            periodic cell vectors that are zero / linearly dependent.
+    """
+    if len(atoms) == 0:
+        raise StructureError(f"structure {atoms.get_chemical_formula() or '<empty>'} has no atoms")
+    numbers = np.asarray(atoms.numbers, dtype=np.int64)
+    bad = np.flatnonzero((numbers < 1) | (numbers > MAX_ATOMIC_NUMBER))
+    if len(bad):
+        raise StructureError(
+            f"invalid atomic number(s) {numbers[bad][:10].tolist()} at atom index {bad[:10].tolist()}; "
+            f"atomic numbers must be in 1..{MAX_ATOMIC_NUMBER}"
+        )
+    positions, cell, pbc = check_structure(atoms.positions, atoms.cell.array, atoms.pbc)
+    return numbers, positions, cell, pbc
+
+
+def _probe_arrays(
+    probe_positions: np.ndarray | None, density: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    if probe_positions is None:
+        if density is not None:
+            raise ValueError("density given without probe_positions")
+        return np.zeros((0, 3), dtype=np.float64), None
+    probes = np.asarray(probe_positions, dtype=np.float64)
+    if probes.ndim != 2 or probes.shape[1] != 3:
+        raise ValueError(f"probe_positions must have shape (M, 3), got {probes.shape}")
+    if not np.isfinite(probes).all():
+        raise ValueError("probe_positions contain NaN/inf")
+    if density is None:
+        return probes, None
+    values = np.asarray(density)
+    if values.shape != (len(probes),):
+        raise ValueError(f"density must have shape ({len(probes)},) to match the probes, got {values.shape}")
+    if not np.isfinite(values).all():
+        raise ValueError("density contains NaN/inf")
+    return probes, values
+
+
+def _probe_part(
+    positions: np.ndarray,
+    cell: np.ndarray,
+    pbc: np.ndarray,
+    probe_positions: np.ndarray | None,
+    cutoff: float,
+    density: np.ndarray | None,
+) -> dict[str, np.ndarray]:
+    probes, values = _probe_arrays(probe_positions, density)
+    edges, offsets = probe_graph(positions, cell, pbc, probes, cutoff)
+    part = {
+        keys.PROBE_POSITIONS: probes,
+        keys.PROBE_EDGES: edges,
+        keys.PROBE_EDGE_OFFSETS: offsets,
+        keys.NUM_PROBES: np.array([len(probes)], dtype=np.int64),
+    }
+    if values is not None:
+        part[keys.DENSITY] = values
+    return part
+
+
+def make_sample(
+    atoms: ase.Atoms,
+    probe_positions: np.ndarray | None = None,
+    cutoff: float = keys.DEFAULT_CUTOFF,
+    density: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Build the graph sample of one structure.
+
+    Args:
+        atoms: the structure (positions Å; ``cell`` and ``pbc`` define the periodic images).
+        probe_positions: (M, 3) probe positions in Å, or ``None`` for an atoms-only sample (M = 0).
+        cutoff: graph cutoff in Å for atom–atom and atom→probe edges.
+        density: (M,) target density at the probes in e/Å³ (stored under ``keys.DENSITY``).
+
+    Returns:
+        dict with ``ATOMIC_NUMBERS (N,) int64``, ``POSITIONS (N,3)``, ``CELL (1,3,3)``, ``ATOM_EDGES (2,E)``,
+        ``ATOM_EDGE_OFFSETS (E,3) int64``, ``PROBE_POSITIONS (M,3)``, ``PROBE_EDGES (2,P)``,
+        ``PROBE_EDGE_OFFSETS (P,3) int64``, ``NUM_ATOMS (1,)``, ``NUM_PROBES (1,)`` and ``DENSITY (M,)``
+        when given; local indices.
+
+    Raises:
+        StructureError: invalid structure (see :func:`validate_atoms`).
+        ValueError: malformed probes / density or a non-positive cutoff.
+    """
+    numbers, positions, cell, pbc = validate_atoms(atoms)
+    edges, offsets = atom_graph(positions, cell, pbc, cutoff)
+    sample = {
+        keys.ATOMIC_NUMBERS: numbers,
+        keys.POSITIONS: positions,
+        keys.CELL: cell[None],
+        keys.ATOM_EDGES: edges,
+        keys.ATOM_EDGE_OFFSETS: offsets,
+        keys.NUM_ATOMS: np.array([len(numbers)], dtype=np.int64),
+    }
+    sample.update(_probe_part(positions, cell, pbc, probe_positions, cutoff, density))
+    return sample
+
+
+def replace_probes(
+    sample: dict[str, np.ndarray],
+    atoms: ase.Atoms,
+    probe_positions: np.ndarray | None,
+    cutoff: float = keys.DEFAULT_CUTOFF,
+    density: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """A new sample with the atom part of ``sample`` (not recomputed) and probes built for new points.
+
+    Args:
+        sample: a sample of ``atoms`` from :func:`make_sample`.
+        atoms: the same structure (its ``pbc`` is not stored in the sample).
+        probe_positions, cutoff, density: as in :func:`make_sample`.
+
+    Raises:
+        ValueError: ``atoms`` does not match the sample.
+    """
+    numbers, positions, cell, pbc = validate_atoms(atoms)
+    if not (
+        np.array_equal(numbers, sample[keys.ATOMIC_NUMBERS])
+        and np.array_equal(positions, sample[keys.POSITIONS])
+        and np.array_equal(cell, sample[keys.CELL][0])
+    ):
+        raise ValueError("atoms do not match the sample (numbers, positions or cell differ)")
+    new = {key: sample[key] for key in _ATOM_KEYS}
+    new.update(_probe_part(positions, cell, pbc, probe_positions, cutoff, density))
+    return new
