@@ -21,7 +21,7 @@ def gaussians(atoms, shape, params, pbc):
     pts = (idx / np.array(shape)) @ cell
     inv = np.linalg.inv(cell)
     rho = np.zeros(len(pts))
-    for z, c in zip(atoms.numbers, atoms.positions):
+    for z, c in zip(atoms.numbers, atoms.positions, strict=False):
         q, s = params[z]
         d = pts - c
         if pbc:
@@ -45,14 +45,16 @@ def main():
     mol = ase.Atoms("OH2", positions=[[5, 5, 5.12], [5, 5.76, 4.53], [5, 4.24, 4.53]], cell=np.eye(3) * 10, pbc=False)
     g2 = gaussians(mol, (100, 100, 100), {8: (8.0, 0.4), 1: (1.0, 0.2)}, False)
     for name, grid, vac in (("NaCl 100³, no vacuum", g1, None), ("H2O 100³, vacuum 1e-3", g2, 1e-3)):
-        t_on, r_on = timed(grid, vacuum_threshold=vac, method="on-grid")
+        t_on, _r_on = timed(grid, vacuum_threshold=vac, method="on-grid")
         t_near, r_near = timed(grid, vacuum_threshold=vac)
         t_full, r_full = timed(grid, vacuum_threshold=vac, exhaustive=True)
         same = int((r_near.labels != r_full.labels).sum())
-        print(f"{name}: {grid.num_points:,} voxels; on-grid {t_on:.2f} s, near-grid {t_near:.2f} s "
-              f"({grid.num_points / t_near:,.0f} voxels/s), exhaustive near-grid {t_full:.2f} s; "
-              f"near/on-grid {t_near / t_on:.1f}x, exhaustive/near {t_full / t_near:.1f}x; "
-              f"labels differing from exhaustive: {same}; populations {np.round(r_near.atom_populations, 3)}")
+        print(
+            f"{name}: {grid.num_points:,} voxels; on-grid {t_on:.2f} s, near-grid {t_near:.2f} s "
+            f"({grid.num_points / t_near:,.0f} voxels/s), exhaustive near-grid {t_full:.2f} s; "
+            f"near/on-grid {t_near / t_on:.1f}x, exhaustive/near {t_full / t_near:.1f}x; "
+            f"labels differing from exhaustive: {same}; populations {np.round(r_near.atom_populations, 3)}"
+        )
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
-from rhograph.io.density_grid import DensityGrid  # noqa: E402
+from rhograph.io.density_grid import DensityGrid
 
 #: public name -> module that defines it (imported on first access)
 _LAZY = {

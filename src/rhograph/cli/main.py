@@ -17,6 +17,17 @@ from rhograph.errors import RhographError
 #: verb -> (module, one-line help)
 VERBS: dict[str, tuple[str, str]] = {
     "info": ("rhograph.cli.info", "print grid shape, cell, elements and electron count of density files"),
+    "predict": ("rhograph.cli.predict", "predict the electron density of structures on a full grid"),
+    "evaluate": ("rhograph.cli.evaluate", "per-structure ε_mae of a model on a data set (CSV, summary, histogram)"),
+    "learning-curve": ("rhograph.cli.learning_curve", "train on nested subsets and plot test ε_mae vs training size"),
+    "demo": ("rhograph.cli.demo", "predict a bundled molecule with the bundled model (cube + PNG slices)"),
+    "train": ("rhograph.cli.train", "train a DeepDFT model on CHGCAR / cube data (the paper's recipe, resumable)"),
+    "convert-deepdft": ("rhograph.cli.convert_deepdft", "import a released DeepDFT model folder (.pt checkpoint)"),
+    "label": ("rhograph.cli.label", "DFT densities of structures with PySCF (cube / CHGCAR / compact), resumable"),
+    "data": ("rhograph.cli.data", "build a benchmark data set: `data qm9` labels a reproducible QM9 subset"),
+    "bader": ("rhograph.cli.bader", "Bader analysis of a density file: per-atom volume, population, charge"),
+    "variability": ("rhograph.cli.variability", "ε_mad of several densities of one structure (paper eq. 2)"),
+    "charge-transfer": ("rhograph.cli.charge_transfer", "Bader Δq on removing an atom, DFT vs model (eq. 3)"),
 }
 
 

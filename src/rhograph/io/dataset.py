@@ -33,7 +33,20 @@ from rhograph.io.formats import dataset_format, parse_density
 log = logging.getLogger(__name__)
 
 #: suffixes of files in a dataset directory that are not densities
-SIDE_FILE_SUFFIXES = (".txt", ".json", ".csv", ".md", ".yaml", ".yml", ".log", ".xyz", ".png", ".py", ".tar")
+SIDE_FILE_SUFFIXES = (
+    ".txt",
+    ".json",
+    ".csv",
+    ".md",
+    ".yaml",
+    ".yml",
+    ".log",
+    ".xyz",
+    ".png",
+    ".py",
+    ".tar",
+    ".dm.npz",
+)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,133 @@
+"""``rhograph train``: train a DeepDFT model on a dataset of CHGCAR / cube files (the paper's recipe).
+
+Examples::
+
+    rhograph train qm9.txt --preset deepdft-painn --split datasplits.json --out runs/qm9_painn
+    rhograph train --out runs/qm9_painn --resume                  # continue from last.pt
+    rhograph train data/ --out runs/small --set model.hidden_size=64 --set val_every=1000
+    torchrun --nproc_per_node=4 -m rhograph.cli.main train qm9.txt --out runs/ddp   # data-parallel
+
+Option precedence: defaults (the paper's setup) < ``RUN_DIR/config.yaml`` when resuming < ``--config``
+< the dedicated flags < ``--set``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+if TYPE_CHECKING:
+    from rhograph.train.config import TrainConfig
+
+log = logging.getLogger(__name__)
+
+
+def add_parser(subparsers: Any, name: str, help_text: str) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        name,
+        help=help_text,
+        description="Train a DeepDFT model on a dataset of CHGCAR / cube files (the paper's recipe).",
+        epilog="Every TrainConfig field can be set with --set KEY=VALUE (or in the YAML given to --config); "
+        "model preset fields with --set model.FIELD=VALUE. See docs/training.md.",
+    )
+    parser.add_argument("data", nargs="?", help="dataset: directory, .tar, or .txt list of tars")
+    parser.add_argument("--out", required=True, type=Path, help="run directory (checkpoints, config, logs)")
+    parser.add_argument("--preset", choices=("deepdft-schnet", "deepdft-painn"), help="model (default painn)")
+    parser.add_argument("--config", type=Path, help="YAML file of training options")
+    parser.add_argument("--max-steps", type=int, help="number of gradient steps")
+    parser.add_argument("--split", type=Path, help="JSON split file with train/validation/test index lists")
+    parser.add_argument("--train-size", type=int, help="train on this many structures (nested subsets)")
+    parser.add_argument("--seed", type=int, help="seed of split, data stream, probes and initialisation")
+    parser.add_argument("--device", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--num-workers", type=int, help="data-loading worker processes per rank")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out from last.pt")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set any training option (VALUE is parsed as YAML); repeatable",
+    )
+    parser.set_defaults(func=run)
+    return parser
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """``["lr=0.001", "model.hidden_size=64"]`` → ``{"lr": 0.001, "model": {"hidden_size": 64}}``."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
+        value = yaml.safe_load(text) if text.strip() else None
+        if key.startswith("model."):
+            out.setdefault("model", {})[key.removeprefix("model.")] = value
+        else:
+            out[key] = value
+    return out
+
+
+def resolve_config(args: argparse.Namespace) -> tuple[TrainConfig, dict[str, Any] | None]:
+    """The TrainConfig of this invocation and, when resuming, the run's previous config as a dict."""
+    from rhograph.train.config import load_train_config
+    from rhograph.train.rundir import read_config
+
+    flags = {
+        "data": str(Path(args.data).resolve()) if args.data else None,
+        "preset": args.preset,
+        "max_steps": args.max_steps,
+        "split_file": str(args.split.resolve()) if args.split else None,
+        "train_size": args.train_size,
+        "seed": args.seed,
+        "device": args.device,
+        "num_workers": args.num_workers,
+    }
+    overrides = {k: v for k, v in flags.items() if v is not None}
+    extra = parse_overrides(args.overrides)
+    overrides["model"] = extra.pop("model", {})
+    overrides.update(extra)
+    base = read_config(args.out).to_dict() if args.resume else None
+    config = load_train_config(args.config, overrides, base=base)
+    if not config.data:
+        raise ValueError("no dataset given: pass DATA (or `data:` in --config)")
+    return config, base
+
+
+def run(args: argparse.Namespace) -> int:
+    from rhograph.train.loop import train
+
+    try:
+        config, base = resolve_config(args)
+    except ValueError as exc:
+        print(f"rhograph train: error: {exc}", file=sys.stderr)
+        return 2
+    if base is not None:
+        changed = sorted(k for k, v in config.to_dict().items() if base.get(k) != v)
+        if changed:
+            log.warning("resuming with changed options %s; the run will not match an uninterrupted one", changed)
+    try:
+        result = train(config, args.out, resume=args.resume)
+    except ValueError as exc:
+        print(f"rhograph train: error: {exc}", file=sys.stderr)
+        return 1
+    if int(os.environ.get("RANK", "0")) != 0:  # torchrun: rank 0 reports
+        return 128 + result.signal_number if result.signal_number is not None else 0
+    if result.best_val_mae is not None:
+        nmae = f"; latest NMAE {100 * result.last_metrics.nmae:.3f} %" if result.last_metrics else ""
+        print(
+            f"step {result.step} ({result.stop_reason}): best validation MAE {result.best_val_mae:.4g} e/Å³ "
+            f"at step {result.best_step}{nmae}"
+        )
+    print(f"checkpoints: {args.out / 'best.pt'}, {args.out / 'last.pt'}")
+    if result.signal_number is not None:
+        print(f"interrupted; continue with: rhograph train --out {args.out} --resume")
+        return 128 + result.signal_number
+    return 0

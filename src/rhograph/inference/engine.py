@@ -1,0 +1,334 @@
+"""Grid prediction engine: encode the atoms once, stream probe chunks through the decoder.
+
+For one structure:
+
+1. the atom graph is built and ``model.encode_atoms`` runs once (per-layer atom states stay on the device);
+2. the grid is cut into chunks of consecutive flat (C-order) indices; for each chunk the probe→atom edges are
+   built with the grid-aware neighbour search on a background thread (overlapping the model) and the chunk is
+   decoded;
+3. probes with no atom within the cutoff all receive the same value (their messages are empty, so the decoder
+   sees identical inputs): it is computed once and broadcast, which saves most of the vacuum of molecular boxes;
+4. with ``rank``/``world_size`` the chunks are dealt round-robin over processes and summed onto rank 0
+   (torch.distributed, any backend).
+
+Densities are in e/Å³; positions in Å.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import ase
+import numpy as np
+import torch
+
+from rhograph import keys
+from rhograph.data import collate, grid_points, grid_probe_graph, make_sample
+from rhograph.inference.chunking import choose_chunk_size
+from rhograph.inference.grids import GridSpec
+
+log = logging.getLogger(__name__)
+
+DERIVED_FIELDS = ("gradient", "hessian_eigenvalues", "iri", "dori")
+#: density floor (e/Å³) used in IRI = |∇ρ|/ρ^1.1 where a model predicts ρ ≤ 0
+RHO_FLOOR = 1e-8
+
+
+@dataclass
+class PredictionStats:
+    """What a prediction cost. Times in seconds."""
+
+    num_points: int = 0
+    num_decoded: int = 0
+    num_edges: int = 0
+    chunk_size: int = 0
+    encode_time: float = 0.0
+    graph_time: float = 0.0
+    model_time: float = 0.0
+    wait_time: float = 0.0
+    total_time: float = 0.0
+
+    @property
+    def probes_per_second(self) -> float:
+        return self.num_points / self.total_time if self.total_time > 0 else float("inf")
+
+
+@dataclass
+class GridPrediction:
+    """Result of :meth:`GridPredictor.predict_grid`.
+
+    Attributes:
+        values: (N1, N2, N3) float32 density in e/Å³.
+        derived: requested derived fields, e.g. ``gradient`` (N1, N2, N3, 3) e/Å⁴,
+            ``hessian_eigenvalues`` (N1, N2, N3, 3) e/Å⁵, ``iri`` (N1, N2, N3), ``dori`` (N1, N2, N3).
+        stats: timings and counts.
+    """
+
+    values: np.ndarray
+    derived: dict[str, np.ndarray] = field(default_factory=dict)
+    stats: PredictionStats = field(default_factory=PredictionStats)
+
+
+class GridPredictor:
+    """Predict densities on full grids with one loaded model.
+
+    Args:
+        model: a ``DensityModel`` (already on ``device``).
+        device: where the model runs (default: the model's device).
+        chunk_size: probes per decoder call; ``None`` chooses from available memory.
+        overlap: build the next chunk's graph on a background thread while the model runs.
+        progress: called as ``progress(done_points, total_points)`` after each chunk.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        *,
+        device: torch.device | str | None = None,
+        chunk_size: int | None = None,
+        overlap: bool = True,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.model = model.eval()
+        param = next(model.parameters())
+        self.device = torch.device(device) if device is not None else param.device
+        self.dtype = param.dtype
+        self.cutoff = float(model.config.cutoff)
+        self.hidden_size = int(model.config.hidden_size)
+        self.chunk_size = chunk_size
+        self.overlap = overlap
+        self.progress = progress
+
+    # ------------------------------------------------------------------ atoms
+    def encode(self, atoms: ase.Atoms) -> tuple[dict[str, torch.Tensor], object]:
+        """Build the atom graph and run the atom encoder once. Returns (atom batch on device, atom states)."""
+        sample = make_sample(atoms, None, cutoff=self.cutoff)
+        batch = collate([sample], dtype=self.dtype)
+        batch = {k: v.to(self.device) for k, v in batch.items()}
+        with torch.inference_mode():
+            states = self.model.encode_atoms(batch)
+        return batch, states
+
+    # ------------------------------------------------------------------ probes
+    def _chunk_graph(self, atoms: ase.Atoms, spec: GridSpec, start: int, stop: int):
+        t0 = time.perf_counter()
+        edges, offsets = grid_probe_graph(
+            atoms.positions,
+            atoms.cell.array,
+            atoms.pbc,
+            spec.cell,
+            spec.shape,
+            spec.origin,
+            self.cutoff,
+            range(start, stop),
+        )
+        positions = grid_points(spec.cell, spec.shape, spec.origin, range(start, stop))
+        return positions, edges, offsets, time.perf_counter() - t0
+
+    def _probe_batch(self, atom_batch, positions, edges, offsets) -> dict[str, torch.Tensor]:
+        batch = dict(atom_batch)
+        batch[keys.PROBE_POSITIONS] = torch.as_tensor(positions, dtype=self.dtype, device=self.device)
+        batch[keys.PROBE_EDGES] = torch.as_tensor(edges, dtype=torch.long, device=self.device)
+        batch[keys.PROBE_EDGE_OFFSETS] = torch.as_tensor(offsets, dtype=self.dtype, device=self.device)
+        batch[keys.PROBE_BATCH] = torch.zeros(len(positions), dtype=torch.long, device=self.device)
+        batch[keys.NUM_PROBES] = torch.tensor([len(positions)], dtype=torch.long, device=self.device)
+        return batch
+
+    def _empty_probe_value(self, atom_batch, states) -> float:
+        """Density of a probe that no atom reaches (identical for all such probes)."""
+        edges = np.zeros((2, 0), dtype=np.int64)
+        offsets = np.zeros((0, 3))
+        batch = self._probe_batch(atom_batch, np.zeros((1, 3)), edges, offsets)
+        with torch.inference_mode():
+            return float(self.model.decode_probes(states, batch)[0])
+
+    def _estimate_edges_per_probe(self, atoms: ase.Atoms, spec: GridSpec, rng: np.random.Generator) -> float:
+        sample = np.sort(rng.choice(spec.num_points, size=min(spec.num_points, 2000), replace=False))
+        edges, _ = grid_probe_graph(
+            atoms.positions,
+            atoms.cell.array,
+            atoms.pbc,
+            spec.cell,
+            spec.shape,
+            spec.origin,
+            self.cutoff,
+            sample,
+        )
+        return max(1.0, edges.shape[1] / len(sample))
+
+    def _chunks(self, total: int, chunk: int, rank: int, world_size: int) -> Iterator[tuple[int, int]]:
+        for index, start in enumerate(range(0, total, chunk)):
+            if index % world_size == rank:
+                yield start, min(start + chunk, total)
+
+    def predict_grid(
+        self,
+        atoms: ase.Atoms,
+        spec: GridSpec,
+        *,
+        derived: tuple[str, ...] = (),
+        out: np.ndarray | None = None,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> GridPrediction:
+        """Predict ρ (and derived fields) at every point of ``spec``.
+
+        Args:
+            atoms: the structure (positions Å; its pbc and cell define the periodic images).
+            spec: the grid.
+            derived: any of ``DERIVED_FIELDS``.
+            out: optional preallocated float32 array of ``spec.num_points`` values (e.g. a ``np.memmap`` for
+                grids too large for memory); filled in place.
+            rank, world_size: split the chunks over processes of an initialised ``torch.distributed``
+                group; the full grid ends up on rank 0 (other ranks hold only their share).
+        """
+        unknown = sorted(set(derived) - set(DERIVED_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown derived field(s) {unknown}; choose from {list(DERIVED_FIELDS)}")
+        t_start = time.perf_counter()
+        stats = PredictionStats(num_points=spec.num_points)
+        values = np.zeros(spec.num_points, dtype=np.float32) if out is None else out.reshape(-1)
+        if out is not None:
+            values[:] = 0.0
+        derived_out = {
+            name: np.zeros(
+                (spec.num_points, 3) if name in ("gradient", "hessian_eigenvalues") else spec.num_points,
+                dtype=np.float32,
+            )
+            for name in derived
+        }
+
+        t0 = time.perf_counter()
+        atom_batch, states = self.encode(atoms)
+        empty_value = self._empty_probe_value(atom_batch, states)
+        stats.encode_time = time.perf_counter() - t0
+
+        chunk = self.chunk_size
+        if chunk is None:
+            epp = self._estimate_edges_per_probe(atoms, spec, np.random.default_rng(0))
+            chunk = choose_chunk_size(
+                epp,
+                self.hidden_size,
+                self.device,
+                dtype_bytes=torch.finfo(self.dtype).bits // 8,
+                derivatives=bool(derived),
+            )
+        stats.chunk_size = chunk
+        chunks = list(self._chunks(spec.num_points, chunk, rank, world_size))
+
+        executor = ThreadPoolExecutor(max_workers=1) if self.overlap else None
+        try:
+            pending = None
+            if executor is not None and chunks:
+                pending = executor.submit(self._chunk_graph, atoms, spec, *chunks[0])
+            done = 0
+            for index, (start, stop) in enumerate(chunks):
+                t_wait = time.perf_counter()
+                if executor is not None:
+                    assert pending is not None
+                    positions, edges, offsets, graph_time = pending.result()
+                    if index + 1 < len(chunks):
+                        pending = executor.submit(self._chunk_graph, atoms, spec, *chunks[index + 1])
+                    stats.wait_time += time.perf_counter() - t_wait
+                else:
+                    positions, edges, offsets, graph_time = self._chunk_graph(atoms, spec, start, stop)
+                stats.graph_time += graph_time
+                stats.num_edges += edges.shape[1]
+                t_model = time.perf_counter()
+                self._decode_chunk(
+                    atom_batch,
+                    states,
+                    positions,
+                    edges,
+                    offsets,
+                    start,
+                    stop,
+                    values,
+                    derived_out,
+                    empty_value,
+                    stats,
+                )
+                stats.model_time += time.perf_counter() - t_model
+                done += stop - start
+                if self.progress is not None:
+                    self.progress(done, spec.num_points // world_size)
+        finally:
+            if executor is not None:
+                executor.shutdown(wait=True, cancel_futures=True)
+
+        if world_size > 1:
+            _reduce_to_rank0(values, rank)
+            for array in derived_out.values():
+                _reduce_to_rank0(array, rank)
+        stats.total_time = time.perf_counter() - t_start
+        shaped = {name: arr.reshape(*spec.shape, *arr.shape[1:]) for name, arr in derived_out.items()}
+        return GridPrediction(values=values.reshape(spec.shape), derived=shaped, stats=stats)
+
+    def _decode_chunk(
+        self,
+        atom_batch,
+        states,
+        positions,
+        edges,
+        offsets,
+        start,
+        stop,
+        values,
+        derived_out,
+        empty_value,
+        stats,
+    ) -> None:
+        if derived_out:
+            from rhograph.models.derived import derived_fields
+
+            batch = self._probe_batch(atom_batch, positions, edges, offsets)
+            wanted = tuple(derived_out) + (("gradient",) if "iri" in derived_out else ())
+            fields = derived_fields(self.model, states, batch, fields=tuple(dict.fromkeys(wanted)))
+            rho = fields["density"]
+            if "iri" in fields:
+                # IRI = |∇ρ|/ρ^1.1 is undefined where a model predicts ρ ≤ 0: use ρ floored at RHO_FLOOR.
+                norm = torch.linalg.vector_norm(fields["gradient"], dim=1)
+                fields["iri"] = norm / rho.clamp_min(RHO_FLOOR).pow(1.1)
+            if "dori" in fields:
+                # DORI is 0/0 where ∇ρ = 0 exactly (e.g. beyond every atom's cutoff): report 0 there.
+                fields["dori"] = torch.nan_to_num(fields["dori"], nan=0.0, posinf=1.0)
+            values[start:stop] = rho.detach().cpu().numpy()
+            for name, array in derived_out.items():
+                array[start:stop] = fields[name].detach().cpu().numpy()
+            stats.num_decoded += stop - start
+            return
+        # Only probes that some atom reaches need the decoder; the rest share one value.
+        receivers = edges[1]
+        reached = np.zeros(stop - start, dtype=bool)
+        reached[receivers] = True
+        chunk_values = np.full(stop - start, empty_value, dtype=np.float32)
+        if reached.any():
+            if reached.all():
+                sub_positions, sub_edges = positions, edges
+            else:
+                new_index = np.cumsum(reached) - 1
+                sub_positions = positions[reached]
+                sub_edges = np.stack([edges[0], new_index[receivers]])
+            batch = self._probe_batch(atom_batch, sub_positions, sub_edges, offsets)
+            with torch.inference_mode():
+                rho = self.model.decode_probes(states, batch)
+            chunk_values[reached] = rho.float().cpu().numpy()
+            stats.num_decoded += int(reached.sum())
+        values[start:stop] = chunk_values
+
+
+def _reduce_to_rank0(array: np.ndarray, rank: int) -> None:
+    """Sum ``array`` over all processes onto rank 0 in blocks (exact: other ranks contribute zeros)."""
+    import torch.distributed as dist
+
+    flat = array.reshape(-1)
+    block = 1 << 24
+    for start in range(0, flat.size, block):
+        tensor = torch.from_numpy(np.ascontiguousarray(flat[start : start + block]))
+        dist.reduce(tensor, dst=0, op=dist.ReduceOp.SUM)
+        if rank == 0:
+            flat[start : start + block] = tensor.numpy()

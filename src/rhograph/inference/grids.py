@@ -1,0 +1,129 @@
+"""Prediction grids: where on space a density is evaluated.
+
+A :class:`GridSpec` is the geometry of a :class:`~rhograph.io.DensityGrid` without values: cell (Å, rows are
+spanning vectors), shape ``(N1, N2, N3)`` and origin. Point ``(i, j, k)`` sits at
+``origin + (i/N1, j/N2, k/N3) @ cell`` (corner-aligned; docs/conventions.md).
+
+How a structure gets its grid (:func:`make_grid`):
+
+* molecule (no periodic direction): the atoms are centred in an orthorhombic box with ``vacuum`` Å on every side
+  (as the DeepDFT QM9 cells), grid of ``grid_step`` Å (rounded up to a whole number of voxels per axis);
+* periodic or partly periodic cell: the structure's own cell, ``ceil(|a_i| / grid_step)`` points per axis, or an
+  explicit ``shape``;
+* ``like=DensityGrid``: exactly the grid of a reference file, so that predictions compare voxel by voxel.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import ase
+import numpy as np
+
+from rhograph.errors import StructureError
+from rhograph.io.density_grid import DensityGrid
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """Geometry of a regular grid.
+
+    Args:
+        cell: (3, 3) Å, rows are the vectors spanned by the whole grid.
+        shape: (N1, N2, N3) points per axis.
+        origin: (3,) Å, position of point (0, 0, 0).
+    """
+
+    cell: np.ndarray
+    shape: tuple[int, int, int]
+    origin: np.ndarray
+
+    @property
+    def num_points(self) -> int:
+        return int(np.prod(self.shape))
+
+    @property
+    def voxel_vectors(self) -> np.ndarray:
+        """(3, 3) Å, row a = cell[a] / N_a."""
+        return np.asarray(self.cell) / np.asarray(self.shape, dtype=np.float64)[:, None]
+
+    def positions(self, start: int, stop: int) -> np.ndarray:
+        """Cartesian positions (Å) of the flat (C-order) grid points ``start..stop-1``, shape (stop-start, 3)."""
+        from rhograph.data.grid_neighbors import grid_points
+
+        return grid_points(self.cell, self.shape, self.origin, range(start, stop))
+
+    @classmethod
+    def of(cls, grid: DensityGrid) -> GridSpec:
+        """The grid of an existing density file."""
+        assert grid.cell is not None
+        return cls(cell=grid.cell.copy(), shape=grid.shape, origin=grid.origin.copy())
+
+
+def resolve_pbc(atoms: ase.Atoms, pbc: str) -> ase.Atoms:
+    """Apply ``--pbc auto|on|off`` to a copy of ``atoms``.
+
+    ``auto`` keeps the structure's periodicity; ``on`` requires a full-rank cell; ``off`` treats it as a molecule.
+    """
+    atoms = atoms.copy()
+    if pbc == "auto":
+        pass
+    elif pbc == "on":
+        if atoms.cell.rank < 3:
+            raise StructureError("--pbc on needs a structure with a full 3-D cell; this one has none")
+        atoms.pbc = True
+    elif pbc == "off":
+        atoms.pbc = False
+    else:
+        raise ValueError(f"pbc={pbc!r} is not allowed; choose one of ['auto', 'on', 'off']")
+    if atoms.pbc.any() and atoms.cell.rank < 3:
+        raise StructureError(
+            f"structure is periodic along {atoms.pbc.tolist()} but its cell has rank {atoms.cell.rank}; "
+            "give a full cell or use --pbc off"
+        )
+    return atoms
+
+
+def make_grid(
+    atoms: ase.Atoms,
+    *,
+    grid_step: float = 0.1,
+    vacuum: float = 4.0,
+    shape: tuple[int, int, int] | None = None,
+    like: DensityGrid | None = None,
+) -> tuple[ase.Atoms, GridSpec]:
+    """Choose the prediction grid for a structure.
+
+    Args:
+        atoms: the structure; molecules (``pbc`` all False) are centred in a new box (returned copy).
+        grid_step: target spacing in Å (ignored with ``shape`` or ``like``).
+        vacuum: Å of empty space around a molecule on every side.
+        shape: explicit (N1, N2, N3).
+        like: take cell, shape and origin from this grid (its atoms are not used; ``atoms`` is kept as is).
+
+    Returns:
+        (atoms to predict for, grid spec). For molecules the atoms are translated so that the box starts at
+        the origin, which makes the result writable both as cube and as CHGCAR.
+    """
+    if grid_step <= 0:
+        raise ValueError(f"grid_step must be > 0 Å, got {grid_step}")
+    if vacuum < 0:
+        raise ValueError(f"vacuum must be >= 0 Å, got {vacuum}")
+    atoms = atoms.copy()
+    if like is not None:
+        return atoms, GridSpec.of(like)
+    if not atoms.pbc.any():
+        atoms.center(vacuum=vacuum)
+        lengths = np.diag(atoms.cell.array)
+        # A single atom with zero vacuum would give a zero-width box.
+        if np.any(lengths <= 0):
+            raise StructureError("molecular box has zero width; use a positive --vacuum")
+    cell = np.array(atoms.cell.array, dtype=np.float64)
+    if shape is None:
+        lengths = np.linalg.norm(cell, axis=1)
+        shape = tuple(max(1, math.ceil(length / grid_step - 1e-9)) for length in lengths)  # type: ignore[assignment]
+    shape = tuple(int(n) for n in shape)  # type: ignore[assignment]
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"grid shape must be three positive integers, got {shape}")
+    return atoms, GridSpec(cell=cell, shape=shape, origin=np.zeros(3))  # type: ignore[arg-type]

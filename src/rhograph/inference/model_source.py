@@ -1,0 +1,110 @@
+"""Where a prediction's model comes from: the bundled default, a bundled name, a file or a DeepDFT folder.
+
+Bundled models live in the package folder ``rhograph/pretrained`` as ``<name>.pt`` (a rhograph checkpoint)
+with a model card ``<name>.json`` beside it (training data, steps, metrics, elements covered).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rhograph.errors import CheckpointError
+
+log = logging.getLogger(__name__)
+
+#: name of the model used when none is given
+DEFAULT_MODEL = "qm9-painn-small"
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for prediction and what is known about it.
+
+    Attributes:
+        model: the ``DensityModel`` in eval mode on its device.
+        name: bundled name or file path.
+        card: the model card (empty if none): ``elements`` (atomic numbers seen in training), metrics, data.
+    """
+
+    model: torch.nn.Module
+    name: str
+    card: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def elements(self) -> set[int] | None:
+        """Atomic numbers the model was trained on, if recorded."""
+        elements = self.card.get("elements")
+        return None if elements is None else {int(z) for z in elements}
+
+
+def pretrained_dir() -> Path:
+    """Folder of the bundled models inside the installed package."""
+    return Path(str(resources.files("rhograph") / "pretrained"))
+
+
+def available_models() -> list[str]:
+    """Names of the bundled models."""
+    folder = pretrained_dir()
+    return sorted(p.stem for p in folder.glob("*.pt")) if folder.is_dir() else []
+
+
+def _card_for(path: Path, checkpoint_metadata: dict[str, Any]) -> dict[str, Any]:
+    card_path = path.with_suffix(".json")
+    card: dict[str, Any] = dict(checkpoint_metadata)
+    if card_path.is_file():
+        with open(card_path, encoding="utf-8") as fh:
+            card.update(json.load(fh))
+    return card
+
+
+def resolve_model(
+    source: str | os.PathLike[str] | torch.nn.Module | None = None,
+    *,
+    device: torch.device | str = "cpu",
+) -> LoadedModel:
+    """Load the model a user asked for.
+
+    Args:
+        source: ``None`` (the bundled default), a bundled model name, a rhograph checkpoint file, a released
+            DeepDFT model folder (``arguments.json`` + ``best_model.pth``), or a model object.
+        device: where to put it.
+
+    Raises:
+        CheckpointError: unknown name / unreadable file, naming what is available.
+    """
+    if isinstance(source, torch.nn.Module):
+        return LoadedModel(model=source.to(device).eval(), name=type(source).__name__)
+    from rhograph.models.checkpoint import load_checkpoint, load_model
+
+    bundled = available_models()
+    if source is None:
+        if DEFAULT_MODEL not in bundled:
+            raise CheckpointError(
+                pretrained_dir() / f"{DEFAULT_MODEL}.pt",
+                "no bundled default model is installed; pass --model with a rhograph checkpoint or a DeepDFT "
+                f"model folder (bundled models: {bundled or 'none'})",
+            )
+        source = DEFAULT_MODEL
+    path = Path(source)
+    if not path.exists():
+        if str(source) in bundled:
+            path = pretrained_dir() / f"{source}.pt"
+        else:
+            raise CheckpointError(
+                path,
+                f"no such model file or folder, and not a bundled model name (bundled: {bundled or 'none'})",
+            )
+    model = load_model(path, map_location=device).eval()
+    metadata: dict[str, Any] = {}
+    if path.is_file():
+        metadata = dict(load_checkpoint(path).get("metadata") or {})
+    card = _card_for(path, metadata) if path.is_file() else {}
+    return LoadedModel(model=model, name=str(source), card=card)

@@ -1,0 +1,73 @@
+"""Reading input structures for prediction: anything ASE reads, plus rhograph's density files.
+
+Density files (CHGCAR, cube, …) are read with rhograph's own readers so that a reference grid's structure
+is taken exactly as stored; every other format (xyz, extxyz, cif, POSCAR/CONTCAR, …) goes through
+``ase.io.read``. Errors name the file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import ase
+import ase.io
+import numpy as np
+
+from rhograph.errors import DensityFileError, StructureError
+
+_DENSITY_MARKERS = ("CHGCAR", "CHG", "AECCAR", "PARCHG", "ELFCAR", "LOCPOT")
+_DENSITY_SUFFIXES = (".cube", ".cub", ".npz")
+_COMPRESSION_SUFFIXES = (".gz", ".zz", ".lz4", ".zst")
+
+
+def is_density_file(path: str | os.PathLike[str]) -> bool:
+    """True if the name looks like a density file that rhograph's own readers handle."""
+    name = Path(path).name
+    for suffix in _COMPRESSION_SUFFIXES:
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+    return name.endswith(_DENSITY_SUFFIXES) or any(marker in name for marker in _DENSITY_MARKERS)
+
+
+def check_structure(atoms: ase.Atoms, source: str) -> ase.Atoms:
+    """Validate a structure: non-empty, known elements, finite positions. Raises StructureError naming ``source``."""
+    if len(atoms) == 0:
+        raise StructureError(f"{source}: structure has no atoms")
+    numbers = atoms.get_atomic_numbers()
+    bad = numbers[(numbers < 1) | (numbers > 118)]
+    if bad.size:
+        raise StructureError(f"{source}: invalid atomic number(s) {sorted(set(bad.tolist()))} (must be 1..118)")
+    if not np.isfinite(atoms.positions).all():
+        raise StructureError(f"{source}: atom positions contain NaN/inf")
+    if atoms.pbc.any() and not np.isfinite(atoms.cell.array).all():
+        raise StructureError(f"{source}: cell contains NaN/inf")
+    return atoms
+
+
+def read_structures(path: str | os.PathLike[str], index: str | int = -1) -> list[ase.Atoms]:
+    """Read one structure (``index=-1``: the last frame) or several (``index=":"``) from a file.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        StructureError / DensityFileError: unreadable file, unknown element, empty structure.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(2, "no such file", str(path))
+    if is_density_file(path):
+        from rhograph.io.formats import read_density
+
+        frames = [read_density(path).atoms]
+    else:
+        try:
+            result = ase.io.read(path, index=index)
+        except (KeyError, ValueError, IndexError, StopIteration) as exc:
+            # ASE raises KeyError for unknown element symbols and ValueError/StopIteration for bad files.
+            raise StructureError(f"{path}: cannot read structure ({type(exc).__name__}: {exc})") from exc
+        except Exception as exc:  # ase.io.formats.UnknownFileTypeError and parser-specific errors
+            raise StructureError(f"{path}: cannot read structure ({type(exc).__name__}: {exc})") from exc
+        frames = result if isinstance(result, list) else [result]
+    if not frames:
+        raise DensityFileError(path, "file contains no structure")
+    return [check_structure(atoms, str(path)) for atoms in frames]

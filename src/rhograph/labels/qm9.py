@@ -1,0 +1,214 @@
+"""A QM9-derived density benchmark from the geometries that ship with ``qm9pack`` (MIT, offline).
+
+``qm9pack`` (by R. Ramakrishnan, one of the QM9 authors) stores the 130 831 QM9 molecules (B3LYP
+geometries, QM9 indices 1..133 885 with the 3 054 unconverged ones missing) in CSV files inside the
+package. They are read here directly with the ``csv`` module: importing ``qm9pack`` itself needs
+``pkg_resources`` and ``pandas``, which are not needed for the geometries.
+
+:func:`prepare_qm9` picks a reproducible random subset (a function of ``count`` and ``seed`` only), writes
+its geometries as XYZ files and assigns every molecule to train / validation / test by its QM9 index, so the
+split does not depend on which molecules fail to label. :func:`dataset_split` turns that assignment into
+the index lists of the labelled dataset (the ``split.json`` format of the public QM9 density split).
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import importlib.util
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ase
+import numpy as np
+
+from rhograph.errors import DensityFileError
+from rhograph.io.atomic import atomic_open
+from rhograph.labels.structures import NamedStructure
+
+QM9_FILES = ("qm9_part1.csv", "qm9_part2.csv", "qm9_part3.csv")
+#: molecules labelled by default: about 1.5–2 h of PBE/gth-dzvp on 2 cores (docs/labels.md)
+DEFAULT_COUNT = 200
+SPLIT_PARTS = ("train", "validation", "test")
+INSTALL_HINT = "the QM9 geometries come from the qm9pack package: install rhograph[dft] (pip install qm9pack)"
+
+
+@dataclass(frozen=True)
+class QM9Molecule:
+    """One QM9 molecule.
+
+    Args:
+        index: QM9 index (1..133885; ``dsgdb9nsd_<index>.xyz`` in the original data).
+        smiles: SMILES string from QM9.
+        atoms: the B3LYP/6-31G(2df,p) geometry (positions Å, no periodicity).
+    """
+
+    index: int
+    smiles: str
+    atoms: ase.Atoms
+
+    @property
+    def name(self) -> str:
+        return qm9_name(self.index)
+
+
+def qm9_name(index: int) -> str:
+    """File name stem of a QM9 molecule (zero-padded, so name order = index order)."""
+    return f"qm9_{index:06d}"
+
+
+def qm9pack_data_dir() -> Path:
+    """Folder of the ``qm9pack`` CSV files (found without importing the package).
+
+    Raises:
+        ImportError: ``qm9pack`` is not installed.
+        DensityFileError: the package lacks its data files.
+    """
+    spec = importlib.util.find_spec("qm9pack")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(INSTALL_HINT)
+    folder = Path(next(iter(spec.submodule_search_locations))) / "data"
+    missing = [name for name in QM9_FILES if not (folder / name).is_file()]
+    if missing:
+        raise DensityFileError(folder, f"qm9pack data files missing: {missing}")
+    return folder
+
+
+def _lines(folder: Path) -> Iterator[tuple[Path, int, str]]:
+    """``(file, QM9 index, raw CSV line)`` of every molecule; the index is read without parsing the row."""
+    for name in QM9_FILES:
+        path = folder / name
+        with open(path, newline="", encoding="utf-8") as fh:
+            header = next(csv.reader([fh.readline()]))
+            if header[:2] != ["XYZ_file", "Index"] or header[6:8] != ["Elements", "XYZ_Ang"]:
+                raise DensityFileError(path, f"unexpected qm9pack CSV header {header[:8]}")
+            for line in fh:  # one molecule per line (quoted fields hold no line breaks)
+                try:
+                    index = int(line.split(",", 2)[1])
+                except (IndexError, ValueError) as exc:
+                    raise DensityFileError(path, f"malformed line {line[:60]!r}") from exc
+                yield path, index, line
+
+
+def qm9_indices(folder: Path | None = None) -> list[int]:
+    """All QM9 indices available in ``qm9pack``, ascending."""
+    folder = folder or qm9pack_data_dir()
+    return sorted(index for _, index, _ in _lines(folder))
+
+
+def _molecule(path: Path, row: list[str]) -> QM9Molecule:
+    index = int(row[1])
+    try:
+        symbols = ast.literal_eval(row[6])
+        positions = np.asarray(ast.literal_eval(row[7]), dtype=np.float64).reshape(-1, 3)
+        atoms = ase.Atoms(symbols=symbols, positions=positions, pbc=False)
+    except (ValueError, SyntaxError, KeyError) as exc:
+        raise DensityFileError(f"{path}:QM9 {index}", f"malformed geometry ({exc})") from exc
+    atoms.info["qm9_index"] = index
+    atoms.info["smiles"] = row[2]
+    return QM9Molecule(index=index, smiles=row[2], atoms=atoms)
+
+
+def read_qm9(indices: Sequence[int], folder: Path | None = None) -> list[QM9Molecule]:
+    """The QM9 molecules with these indices, in the order given.
+
+    Raises:
+        KeyError: an index is not in QM9 (names the missing ones).
+    """
+    folder = folder or qm9pack_data_dir()
+    wanted = set(int(i) for i in indices)
+    found: dict[int, QM9Molecule] = {}
+    csv.field_size_limit(1 << 28)
+    for path, index, line in _lines(folder):
+        if index in wanted:
+            found[index] = _molecule(path, next(csv.reader([line])))
+    missing = sorted(wanted - set(found))
+    if missing:
+        raise KeyError(f"QM9 indices not in qm9pack: {missing[:10]}")
+    return [found[int(i)] for i in indices]
+
+
+def choose_subset(available: Sequence[int], count: int, seed: int) -> list[int]:
+    """``count`` QM9 indices drawn without replacement with ``seed``, ascending."""
+    if not 1 <= count <= len(available):
+        raise ValueError(f"count must be in [1, {len(available)}], got {count}")
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(np.asarray(available, dtype=np.int64), size=count, replace=False)
+    return sorted(int(i) for i in chosen)
+
+
+def default_part_sizes(count: int) -> tuple[int, int]:
+    """Validation and test sizes of a benchmark of ``count`` molecules (10 % each, at least 1)."""
+    if count < 3:
+        raise ValueError(f"a train/validation/test benchmark needs at least 3 molecules, got {count}")
+    part = max(1, round(0.1 * count))
+    return part, part
+
+
+def assign_parts(indices: Sequence[int], seed: int, validation: int, test: int) -> dict[str, list[int]]:
+    """Split QM9 indices into ``train``/``validation``/``test`` (lists of QM9 indices, ascending)."""
+    if validation < 0 or test < 0 or validation + test >= len(indices):
+        raise ValueError(
+            f"validation ({validation}) + test ({test}) must leave training molecules out of {len(indices)}"
+        )
+    order = np.random.default_rng([seed, 0x5B1]).permutation(len(indices))
+    chosen = [int(indices[i]) for i in order]
+    parts = {
+        "validation": chosen[:validation],
+        "test": chosen[validation : validation + test],
+        "train": chosen[validation + test :],
+    }
+    return {part: sorted(values) for part, values in parts.items()}
+
+
+def dataset_split(parts: dict[str, list[int]], dataset_indices: Sequence[int]) -> dict[str, list[int]]:
+    """Index lists into a dataset whose i-th structure is QM9 molecule ``dataset_indices[i]``.
+
+    Molecules of ``parts`` missing from the dataset (failed labels) are left out.
+    """
+    position = {int(q): i for i, q in enumerate(dataset_indices)}
+    return {part: [position[q] for q in parts[part] if q in position] for part in SPLIT_PARTS}
+
+
+def prepare_qm9(out_dir: str | os.PathLike[str], count: int, seed: int, *, validation: int | None = None,
+                test: int | None = None) -> tuple[list[NamedStructure], dict[str, Any]]:  # fmt: skip
+    """Choose the subset, write ``structures/<name>.xyz`` and ``qm9_subset.json``; return the structures.
+
+    Returns:
+        the structures to label (named ``qm9_<index>``) and the subset description (seed, indices, parts).
+    """
+    import ase.io
+
+    folder = qm9pack_data_dir()
+    indices = choose_subset(qm9_indices(folder), count, seed)
+    default_val, default_test = default_part_sizes(count)
+    parts = assign_parts(
+        indices,
+        seed,
+        default_val if validation is None else validation,
+        default_test if test is None else test,
+    )
+    molecules = read_qm9(indices, folder)
+    out = Path(out_dir)
+    structures = []
+    for molecule in molecules:
+        path = out / "structures" / f"{molecule.name}.xyz"
+        if not path.exists():
+            with atomic_open(path, "w") as fh:
+                ase.io.write(fh, molecule.atoms, format="xyz", comment=f"QM9 {molecule.index} {molecule.smiles}")
+        structures.append(NamedStructure(name=molecule.name, atoms=molecule.atoms, source=os.fspath(path)))
+    subset = {
+        "source": "qm9pack (QM9 geometries, B3LYP/6-31G(2df,p))",
+        "count": count,
+        "seed": seed,
+        "qm9_indices": indices,
+        "parts": parts,
+    }
+    with atomic_open(out / "qm9_subset.json", "w") as fh:
+        json.dump(subset, fh, indent=1)
+        fh.write("\n")
+    return structures, subset

@@ -1,0 +1,202 @@
+"""Kohn–Sham DFT of one structure with PySCF: molecules with ``pyscf.gto``, periodic cells with ``pyscf.pbc``.
+
+A structure is a molecule when ``atoms.pbc`` is all false and a periodic cell when it is all true (mixed
+periodicity is rejected). PySCF is imported inside the functions (optional dependency ``rhograph[dft]``).
+
+Units: ASE positions and cells in Å go in (PySCF is told ``unit='Angstrom'``); energies come out in
+Hartree; density matrices are in the atomic-orbital basis of the returned PySCF object.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import ase
+import numpy as np
+
+from rhograph.errors import StructureError
+from rhograph.labels.config import LabelConfig
+
+HARTREE_EV = 27.211386245988
+
+INSTALL_HINT = "PySCF is needed for DFT labels: install rhograph[dft] (pip install 'rhograph[dft]')"
+
+
+def import_pyscf() -> Any:
+    """Import PySCF or raise ``ImportError`` telling the user to install ``rhograph[dft]``."""
+    try:
+        import pyscf
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(INSTALL_HINT) from exc
+    return pyscf
+
+
+def is_periodic(atoms: ase.Atoms, name: str = "<structure>") -> bool:
+    """``True`` for a 3-D periodic cell, ``False`` for a molecule.
+
+    Raises:
+        StructureError: empty structure, non-finite positions, an unknown element, periodicity in only
+            some directions, or a periodic cell without volume.
+    """
+    if len(atoms) == 0:
+        raise StructureError(f"{name}: structure has no atoms")
+    if not np.isfinite(atoms.positions).all():
+        raise StructureError(f"{name}: positions contain NaN/inf")
+    numbers = atoms.numbers
+    if numbers.min() < 1 or numbers.max() > 118:
+        raise StructureError(f"{name}: atomic numbers must be in 1..118, got {sorted(set(numbers.tolist()))}")
+    pbc = np.asarray(atoms.pbc, dtype=bool)
+    if pbc.all():
+        volume = abs(float(np.linalg.det(atoms.cell.array)))
+        if not volume > 1e-6:
+            raise StructureError(f"{name}: periodic structure has a degenerate cell (volume {volume:.3g} Å³)")
+        return True
+    if pbc.any():
+        raise StructureError(
+            f"{name}: periodic along {pbc.tolist()} only; label molecules (no periodicity) or 3-D periodic "
+            "cells (slabs and wires are not supported)"
+        )
+    return False
+
+
+@dataclass
+class ScfResult:
+    """Outcome of one Kohn–Sham calculation.
+
+    Args:
+        system: the built ``pyscf.gto.Mole`` or ``pyscf.pbc.gto.Cell``.
+        dm: total density matrix (α + β), ``(nao, nao)`` (molecule, Γ-point cell) or ``(nk, nao, nao)``
+            complex (k-point sampling).
+        dm_spin: α − β density matrix of the same shape for unrestricted runs, else ``None``.
+        kpts: absolute k-points in 1/Bohr, ``(nk, 3)``, or ``None`` for Γ-only / molecules.
+        energy: total energy in Hartree.
+        converged: whether the SCF met ``conv_tol`` within ``max_cycle`` iterations.
+        cycles: SCF iterations done.
+        electrons: electrons in the calculation (valence electrons with a pseudopotential).
+        seconds: wall time of the SCF.
+    """
+
+    system: Any
+    dm: np.ndarray
+    dm_spin: np.ndarray | None
+    kpts: np.ndarray | None
+    energy: float
+    converged: bool
+    cycles: int
+    electrons: int
+    seconds: float
+
+    @property
+    def periodic(self) -> bool:
+        return hasattr(self.system, "lattice_vectors")
+
+
+def _atom_list(atoms: ase.Atoms) -> list[tuple[int, tuple[float, float, float]]]:
+    return [
+        (int(z), (float(p[0]), float(p[1]), float(p[2]))) for z, p in zip(atoms.numbers, atoms.positions, strict=True)
+    ]
+
+
+def _build(system: Any, config: LabelConfig, name: str) -> Any:
+    """Build ``system`` with the configured spin (auto: lowest spin allowed by the electron count)."""
+    system.spin = 0 if config.spin is None else config.spin
+    try:
+        system.build()
+    except RuntimeError as exc:
+        if config.spin is not None or "spin" not in str(exc):
+            raise StructureError(f"{name}: {exc}") from exc
+        system.spin = system.nelectron % 2
+        system.build()
+    except KeyError as exc:  # PySCF raises KeyError/RuntimeError for elements missing from a basis
+        raise StructureError(
+            f"{name}: basis {config.resolved_basis!r} or pseudopotential {config.resolved_pseudo!r} "
+            f"has no entry for {exc}"
+        ) from exc
+    return system
+
+
+def build_system(atoms: ase.Atoms, config: LabelConfig, name: str = "<structure>") -> Any:
+    """The PySCF ``Mole`` (molecule) or ``Cell`` (periodic) for ``atoms`` with the configured basis."""
+    import_pyscf()
+    periodic = is_periodic(atoms, name)
+    if periodic:
+        from pyscf.pbc import gto as pbcgto
+
+        system = pbcgto.Cell()
+        system.a = np.asarray(atoms.cell.array, dtype=np.float64)
+        if config.ke_cutoff is not None:
+            system.ke_cutoff = config.ke_cutoff
+    else:
+        from pyscf import gto
+
+        system = gto.Mole()
+    system.atom = _atom_list(atoms)
+    system.unit = "Angstrom"
+    system.basis = config.resolved_basis
+    if config.resolved_pseudo is not None:
+        system.pseudo = config.resolved_pseudo
+    system.charge = config.charge
+    system.verbose = 0
+    return _build(system, config, name)
+
+
+def _make_solver(system: Any, config: LabelConfig, kpts: np.ndarray | None) -> Any:
+    unrestricted = system.spin != 0
+    if hasattr(system, "lattice_vectors"):
+        from pyscf.pbc import dft as pbcdft
+
+        if kpts is None:
+            mf = (pbcdft.UKS if unrestricted else pbcdft.RKS)(system)
+        else:
+            mf = (pbcdft.KUKS if unrestricted else pbcdft.KRKS)(system, kpts)
+        if config.resolved_pseudo is None:
+            mf = mf.density_fit()  # all-electron cells: Gaussian density fitting, not plane waves
+    else:
+        from pyscf import dft
+
+        mf = (dft.UKS if unrestricted else dft.RKS)(system)
+        mf.grids.level = config.xc_grid_level
+        if config.density_fit:
+            mf = mf.density_fit()
+    mf.xc = config.xc
+    mf.max_cycle = config.max_cycle
+    mf.conv_tol = config.conv_tol
+    mf.verbose = 0
+    if config.smearing > 0:
+        mf = mf.smearing(sigma=config.smearing / HARTREE_EV, method="gauss")
+    return mf
+
+
+def run_scf(atoms: ase.Atoms, config: LabelConfig, name: str = "<structure>") -> ScfResult:
+    """Kohn–Sham DFT of ``atoms`` with the settings of ``config``.
+
+    A calculation that does not converge is returned with ``converged=False`` (the caller decides; the
+    labelling driver writes nothing for it).
+
+    Raises:
+        StructureError: the structure cannot be set up (see :func:`is_periodic`, missing basis entries).
+    """
+    start = time.perf_counter()
+    system = build_system(atoms, config, name)
+    kpts = None
+    if hasattr(system, "lattice_vectors") and config.kpts != (1, 1, 1):
+        kpts = system.make_kpts(list(config.kpts))
+    mf = _make_solver(system, config, kpts)
+    energy = float(mf.kernel())
+    dm = np.asarray(mf.make_rdm1())
+    dm_spin = None
+    if system.spin != 0:  # unrestricted: dm has a leading (α, β) axis
+        dm, dm_spin = dm[0] + dm[1], dm[0] - dm[1]
+    return ScfResult(
+        system=system,
+        dm=dm,
+        dm_spin=dm_spin,
+        kpts=kpts,
+        energy=energy,
+        converged=bool(mf.converged),
+        cycles=int(getattr(mf, "cycles", -1)),
+        electrons=int(system.nelectron),
+        seconds=time.perf_counter() - start,
+    )
