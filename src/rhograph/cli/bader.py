@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import sys
 
 import numpy as np
 
@@ -88,19 +87,6 @@ def pbc_option(text: str) -> bool | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the verb; a ``ValueError`` of the analysis (e.g. files on different grids) becomes exit status 1."""
-    from rhograph.errors import RhographError
-
-    try:
-        return _run(args)
-    except RhographError:
-        raise  # reported by rhograph.cli.main
-    except ValueError as exc:
-        print(f"rhograph bader: error: {exc}", file=sys.stderr)
-        return 1
-
-
-def _run(args: argparse.Namespace) -> int:
     from rhograph.analysis.bader import bader
     from rhograph.io.atomic import atomic_open
     from rhograph.io.formats import read_density

@@ -1,7 +1,8 @@
 """``rhograph charge-transfer``: Bader charge changes on removing one atom, DFT versus model (paper eq. 3).
 
 Reads the DFT densities of a structure (``--full``) and of the same structure with one atom removed
-(``--removed``), and the model's predictions of both (``--full-pred``, ``--removed-pred``, on the same grids).
+(``--removed``), and the model's predictions of both: files on the same grids (``--full-pred``,
+``--removed-pred``), or ``--model M`` to predict them here on the reference grids.
 The removed atom is found by matching positions. Writes OUT_DIR/charge_transfer.csv (one row per remaining
 atom: distance from the removed atom, Δq from DFT and model, |error|), charge_transfer.json (ε_total =
 Σ|Δq − Δq̂| and its part within ``--near-radius``) and charge_transfer.png (Figure 7).
@@ -12,7 +13,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import sys
 from pathlib import Path
 
 from rhograph.cli.bader import add_bader_options, pbc_option, valence_per_atom
@@ -24,8 +24,10 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
     )
     p.add_argument("--full", required=True, help="DFT density of the full structure")
     p.add_argument("--removed", required=True, help="DFT density of the structure with one atom removed")
-    p.add_argument("--full-pred", required=True, help="predicted density of the full structure")
-    p.add_argument("--removed-pred", required=True, help="predicted density of the reduced structure")
+    p.add_argument("--full-pred", help="predicted density of the full structure")
+    p.add_argument("--removed-pred", help="predicted density of the reduced structure")
+    p.add_argument("--model", help="predict both densities with this model instead of reading --*-pred files")
+    p.add_argument("--device", default="auto", help="device for --model (auto, cpu, cuda)")
     p.add_argument("-o", "--output", required=True, help="output directory")
     p.add_argument("--near-radius", type=float, default=4.0, help="radius (Å) of the near atoms (default 4)")
     p.add_argument("--tolerance", type=float, default=1.0, help="largest displacement (Å) of a matched atom")
@@ -41,28 +43,27 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the verb; a ``ValueError`` of the analysis (e.g. files on different grids) becomes exit status 1."""
-    from rhograph.errors import RhographError
-
-    try:
-        return _run(args)
-    except RhographError:
-        raise  # reported by rhograph.cli.main
-    except ValueError as exc:
-        print(f"rhograph charge-transfer: error: {exc}", file=sys.stderr)
-        return 1
-
-
-def _run(args: argparse.Namespace) -> int:
     from rhograph.analysis.charge_transfer import charge_transfer
     from rhograph.analysis.plots import plot_charge_transfer
     from rhograph.io.atomic import atomic_open
     from rhograph.io.formats import read_density
 
     pbc = pbc_option(args.pbc)
-    full, removed, full_pred, removed_pred = (
-        read_density(path, pbc=pbc) for path in (args.full, args.removed, args.full_pred, args.removed_pred)
-    )
+    full, removed = read_density(args.full, pbc=pbc), read_density(args.removed, pbc=pbc)
+    if args.model:
+        from rhograph.inference.model_source import resolve_model
+        from rhograph.inference.predict import device_of, predict
+
+        device = device_of(args.device)
+        loaded = resolve_model(args.model, device=device)
+        full_pred, removed_pred = (
+            predict(ref.atoms, loaded, like=ref, device=device, source=path)
+            for ref, path in ((full, args.full), (removed, args.removed))
+        )
+    elif args.full_pred and args.removed_pred:
+        full_pred, removed_pred = read_density(args.full_pred, pbc=pbc), read_density(args.removed_pred, pbc=pbc)
+    else:
+        raise ValueError("give either --model or both --full-pred and --removed-pred")
     result = charge_transfer(
         full,
         removed,
@@ -89,6 +90,7 @@ def _run(args: argparse.Namespace) -> int:
         "removed": args.removed,
         "full_pred": args.full_pred,
         "removed_pred": args.removed_pred,
+        "model": args.model,
     }
     with atomic_open(out / "charge_transfer.json", "w") as fh:
         json.dump(summary, fh, indent=2)

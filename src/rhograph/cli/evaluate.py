@@ -22,6 +22,11 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
     p.add_argument("--part", choices=["train", "validation", "test"], default="test", help="split part (default test)")
     p.add_argument("--limit", type=int, help="evaluate at most this many structures")
     p.add_argument("--error-cubes", type=int, default=0, help="write cubes of the K worst structures")
+    p.add_argument(
+        "--decompose",
+        action="store_true",
+        help="per-element ε_mae over the Bader volumes of the reference (paper Table 2)",
+    )
     p.add_argument("--no-resume", action="store_true", help="start over instead of keeping rows of errors.csv")
     p.add_argument("--device", default="auto")
     p.add_argument("--chunk-size", type=int, default=None)
@@ -39,7 +44,12 @@ def run(args: argparse.Namespace) -> int:
         args.model,
         args.output,
         options=EvaluateOptions(
-            split=args.split, part=args.part, limit=args.limit, error_cubes=args.error_cubes, resume=not args.no_resume
+            split=args.split,
+            part=args.part,
+            limit=args.limit,
+            error_cubes=args.error_cubes,
+            resume=not args.no_resume,
+            decompose=args.decompose,
         ),
         device=args.device,
         predict_options=PredictOptions(

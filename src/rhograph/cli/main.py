@@ -55,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except RhographError as exc:
+    except (RhographError, ValueError) as exc:
+        # RhographError names the file and the problem; ValueError carries a config / argument / analysis
+        # problem (bad option value, grids that differ) that the user can act on.
         print(f"rhograph {args.verb}: error: {exc}", file=sys.stderr)
         return 1
     except FileNotFoundError as exc:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 
 def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser:
@@ -24,19 +23,6 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the verb; a ``ValueError`` of the analysis (e.g. files on different grids) becomes exit status 1."""
-    from rhograph.errors import RhographError
-
-    try:
-        return _run(args)
-    except RhographError:
-        raise  # reported by rhograph.cli.main
-    except ValueError as exc:
-        print(f"rhograph variability: error: {exc}", file=sys.stderr)
-        return 1
-
-
-def _run(args: argparse.Namespace) -> int:
     from rhograph.analysis.variability import variability
     from rhograph.io.formats import read_density
 

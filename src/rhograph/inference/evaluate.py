@@ -44,6 +44,9 @@ class EvaluateOptions:
         limit: at most this many structures (first of the selection).
         error_cubes: write prediction / target / difference cubes of this many worst structures.
         resume: keep rows of an existing ``errors.csv`` and skip those structures.
+        decompose: also decompose each structure's error over the Bader volumes of each element of the
+            reference (paper Table 2): per-structure integrals in ``element_integrals.csv`` and the pooled
+            per-element ε_mae and error share in ``elements.csv`` and the summary.
     """
 
     split: str | None = None
@@ -51,6 +54,27 @@ class EvaluateOptions:
     limit: int | None = None
     error_cubes: int = 0
     resume: bool = True
+    decompose: bool = False
+
+
+ELEMENT_COLUMNS = ("index", "element", "abs_error", "abs_reference", "charge", "volume", "atoms")
+
+
+def _pooled_elements(rows: list[dict]):
+    """Pool per-structure element integrals (rows of ``element_integrals.csv``) into one decomposition."""
+    from rhograph.analysis.decomposition import ElementError, ErrorDecomposition, combine_decompositions
+
+    by_structure: dict[str, dict[str, ElementError]] = {}
+    for row in rows:
+        by_structure.setdefault(str(row["index"]), {})[row["element"]] = ElementError(
+            element=row["element"],
+            abs_error=float(row["abs_error"]),
+            abs_reference=float(row["abs_reference"]),
+            charge=float(row["charge"]),
+            volume=float(row["volume"]),
+            atoms=int(row["atoms"]),
+        )
+    return combine_decompositions(ErrorDecomposition(elements=e) for e in by_structure.values())
 
 
 def _read_rows(path: Path) -> list[dict]:
@@ -60,9 +84,9 @@ def _read_rows(path: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
-def _write_rows(path: Path, rows: list[dict]) -> None:
+def _write_rows(path: Path, rows: list[dict], columns: tuple[str, ...] = COLUMNS) -> None:
     with atomic_open(path, "w") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
+        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
 
@@ -102,7 +126,9 @@ def evaluate_dataset(
     loaded = model if isinstance(model, LoadedModel) else resolve_model(model, device=dev)
 
     csv_path = out / "errors.csv"
+    element_path = out / "element_integrals.csv"
     rows = _read_rows(csv_path) if options.resume else []
+    element_rows = _read_rows(element_path) if options.resume else []
     done = {int(row["index"]) for row in rows}
     todo = [i for i in indices if i not in done]
     log.info("evaluating %d structures (%d already done) with %s", len(todo), len(done), loaded.name)
@@ -129,6 +155,13 @@ def evaluate_dataset(
                 "seconds": seconds,
             }
         )
+        if options.decompose:
+            from rhograph.analysis.decomposition import decompose_error
+
+            decomposition = decompose_error(reference, pred)
+            element_rows = [r for r in element_rows if int(r["index"]) != index]
+            element_rows += [{"index": index, **vars(e)} for e in decomposition.elements.values()]
+            _write_rows(element_path, element_rows, ELEMENT_COLUMNS)
         _write_rows(csv_path, rows)
         elapsed = time.perf_counter() - t_start
         eta = elapsed / count * (len(todo) - count)
@@ -147,6 +180,13 @@ def evaluate_dataset(
     summary = summarize(errors, names) if len(rows) else {"count": 0}
     summary["model"] = loaded.name
     summary["data"] = str(data)
+    if options.decompose and element_rows:
+        pooled = _pooled_elements(element_rows)
+        table = pooled.rows()
+        _write_rows(out / "elements.csv", table, tuple(table[0]))
+        summary["elements"] = {
+            row["element"]: {"nmae": row["nmae"], "error_share": row["error_share"]} for row in table
+        }
     with atomic_open(out / "summary.json", "w") as fh:
         json.dump(summary, fh, indent=2)
     if len(rows):
