@@ -59,6 +59,10 @@ def test_training_lowers_validation_error_and_fills_the_run_dir(dataset_dir, tmp
 
     best_model, last_model = load_model(run / "best.pt"), load_model(run / "last.pt")
     assert sum(p.numel() for p in best_model.parameters()) == sum(p.numel() for p in last_model.parameters())
+    from rhograph.models.checkpoint import load_checkpoint
+
+    # The checkpoints record the elements of the training data (the synthetic set has H, C and O).
+    assert load_checkpoint(run / "best.pt")["metadata"]["elements"] == [1, 6, 8]
 
 
 @pytest.mark.parametrize(("num_workers", "sig"), [(0, signal.SIGTERM), (2, signal.SIGINT)])

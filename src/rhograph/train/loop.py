@@ -148,6 +148,7 @@ class Trainer:
         self.best_val_mae: float | None = None
         self.best_step: int | None = None
         self.bad_validations = 0
+        self.elements: set[int] = set()
         self.last_metrics: ValidationMetrics | None = None
         self.stop = StopRequest()
         self.logs: RunLogs | None = None  # rank 0 only
@@ -171,6 +172,7 @@ class Trainer:
         self.step = state.step
         self.best_val_mae, self.best_step = state.best_val_mae, state.best_step
         self.bad_validations = state.bad_validations
+        self.elements.update(int(z) for z in (checkpoint.get("metadata") or {}).get("elements", []))
         self._saved_step = self.step
         log.info("resuming from %s at step %d", path, self.step)
 
@@ -220,6 +222,8 @@ class Trainer:
         with torch.autocast(self.ctx.device.type, dtype=self.autocast_dtype, enabled=enabled):
             pred = self.train_model(batch)
         loss = self._loss(pred, batch[keys.DENSITY])
+        # Elements seen in training are recorded in the checkpoints (model card: unseen-element checks).
+        self.elements.update(int(z) for z in torch.unique(batch[keys.ATOMIC_NUMBERS]).tolist())
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
@@ -260,10 +264,16 @@ class Trainer:
             scaler=self.scaler.state_dict() if self.scaler is not None else {},
         )
 
+    def _metadata(self) -> dict[str, list[int]]:
+        """What a model card needs from training: the elements (Z) seen in the training batches so far."""
+        return {"elements": sorted(self.elements)}
+
     def save_last(self) -> None:
         """Write ``last.pt`` (rank 0) unless it already holds the current step."""
         if self.ctx.is_main and self._saved_step != self.step:
-            save_training_checkpoint(self.run_dir / rundir.LAST_NAME, self.model, self._state())
+            save_training_checkpoint(
+                self.run_dir / rundir.LAST_NAME, self.model, self._state(), metadata=self._metadata()
+            )
             self._saved_step = self.step
 
     # ------------------------------------------------------------------ the loop
@@ -416,6 +426,7 @@ class Trainer:
                 self.model,
                 None,
                 validation={"step": self.step, **metrics.as_dict(), "config": self.config.to_dict()},
+                metadata=self._metadata(),
             )
         self.save_last()
         if self.logs is not None:
