@@ -2,16 +2,19 @@
 
 A 12-atom Li₃Co₂NiO₆-like layered cell (LiCoO₂ R-3m conventional cell, one Co → Ni) is repeated into supercells
 of up to thousands of atoms. For each size the script times a full-grid prediction (equivariant preset, full size,
-fixed grid spacing) and, where it fits in the time budget, a PySCF Γ-point PBE calculation (GTH pseudopotentials,
-SZV basis). It fits t ∝ N^k for both by least squares on the log-log data, prints the exponents and the ratio
-of DFT to model time at each size where both ran, and writes a log-log PNG.
+fixed grid spacing) and, where it fits in the time budget (``--dft-limit`` per run), a PySCF Γ-point PBE SCF
+(GTH pseudopotentials, SZV basis, multigrid Coulomb/XC). It fits t ∝ N^k for both by least squares on the
+log-log data, prints the exponents and the ratio of DFT to model time at each size where both ran, and writes a
+log-log PNG.
 
-Run: python benchmarks/scaling.py [--max-atoms 1536] [--grid-step 0.3] [--dft-max-atoms 24] [-o scaling.png]
+Run: python benchmarks/scaling.py [--max-atoms 1536] [--grid-step 0.3] [--dft-max-atoms 48] [--dft-limit 300]
+                                  [-o scaling.png]
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import time
 
 import numpy as np
@@ -49,28 +52,49 @@ def time_prediction(model, atoms: Atoms, grid_step: float) -> tuple[float, int]:
     return time.perf_counter() - t0, spec.num_points
 
 
-def time_dft(atoms: Atoms) -> float | None:
-    try:
-        from pyscf.pbc import dft, gto
-    except ImportError:
-        return None
+def time_dft(atoms: Atoms, ke_cutoff: float) -> float:
+    """Seconds of a PySCF Γ-point PBE SCF (GTH-PBE pseudopotentials, SZV basis, multigrid J/XC)."""
+    from pyscf.pbc import dft, gto
+    from pyscf.pbc.dft import multigrid
+
     cell = gto.Cell()
     cell.atom = [(s, p) for s, p in zip(atoms.get_chemical_symbols(), atoms.positions, strict=True)]
     cell.a = atoms.cell.array
     cell.unit = "Angstrom"
     cell.basis = "gth-szv-molopt-sr"
     cell.pseudo = "gth-pbe"
-    cell.ke_cutoff = 100.0
+    cell.ke_cutoff = ke_cutoff
     cell.spin = int(sum(atoms.numbers)) % 2
     cell.verbose = 0
     cell.build()
     mf = dft.UKS(cell) if cell.spin else dft.RKS(cell)
     mf.xc = "pbe"
-    mf = mf.density_fit()
+    mf._numint = multigrid.MultiGridNumInt(cell)
     mf.max_cycle = 30
     t0 = time.perf_counter()
     mf.kernel()
     return time.perf_counter() - t0
+
+
+def _dft_worker(atoms: Atoms, ke_cutoff: float, threads: int, queue) -> None:
+    from pyscf import lib
+
+    lib.num_threads(threads)
+    queue.put(time_dft(atoms, ke_cutoff))
+
+
+def time_dft_limited(atoms: Atoms, ke_cutoff: float, threads: int, limit: float) -> float | None:
+    """:func:`time_dft` in a child process; ``None`` when it runs past ``limit`` seconds (then killed)."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_dft_worker, args=(atoms, ke_cutoff, threads, queue))
+    process.start()
+    process.join(limit)
+    if process.is_alive():
+        process.kill()
+        process.join()
+        return None
+    return queue.get() if not queue.empty() else None
 
 
 def fit_exponent(n: list[int], t: list[float]) -> float:
@@ -82,7 +106,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--max-atoms", type=int, default=1536)
     parser.add_argument("--grid-step", type=float, default=0.3, help="Å; fixed for all sizes")
-    parser.add_argument("--dft-max-atoms", type=int, default=24, help="largest cell for the PySCF timing")
+    parser.add_argument("--dft-max-atoms", type=int, default=48, help="largest cell for the PySCF timing")
+    parser.add_argument("--dft-limit", type=float, default=300.0, help="seconds per DFT run before giving up")
+    parser.add_argument("--ke-cutoff", type=float, default=60.0, help="PySCF plane-wave cutoff (Hartree)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("-o", "--output", default="scaling.png")
     args = parser.parse_args()
@@ -90,29 +116,48 @@ def main() -> None:
     torch.manual_seed(0)
     model = rhograph.build_model("deepdft-painn").eval()
     base = li3co2nio6()
-    sizes, t_model, dft_sizes, t_dft = [], [], [], []
-    print(f"{'atoms':>6s} {'points':>10s} {'model s':>9s} {'DFT s':>9s} {'DFT/model':>10s}")
+    cells = [base.repeat(rep) for rep in REPEATS if len(base) * int(np.prod(rep)) <= args.max_atoms]
+
+    print("full-grid prediction, deepdft-painn (F = 128, T = 3), grid step", args.grid_step, "Å")
+    print(f"{'atoms':>6s} {'points':>10s} {'model s':>9s} {'s/atom':>9s}")
     time_prediction(model, base, args.grid_step)  # warm-up
-    for rep in REPEATS:
-        atoms = base.repeat(rep)
-        if len(atoms) > args.max_atoms:
-            break
-        tm, points = time_prediction(model, atoms, args.grid_step)
+    sizes, t_model = [], []
+    for atoms in cells:
+        seconds, points = time_prediction(model, atoms, args.grid_step)
         sizes.append(len(atoms))
-        t_model.append(tm)
-        td = time_dft(atoms) if len(atoms) <= args.dft_max_atoms else None
-        if td is not None:
-            dft_sizes.append(len(atoms))
-            t_dft.append(td)
-        ratio = f"{td / tm:10.1f}" if td else f"{'-':>10s}"
-        print(f"{len(atoms):6d} {points:10,d} {tm:9.2f} {td if td else float('nan'):9.2f} {ratio}", flush=True)
-    k_model = fit_exponent(sizes, t_model)
-    print(f"model: t ∝ N^{k_model:.2f} over {sizes[0]}–{sizes[-1]} atoms")
+        t_model.append(seconds)
+        print(f"{len(atoms):6d} {points:10,d} {seconds:9.2f} {seconds / len(atoms):9.4f}", flush=True)
     series = {"rhograph (deepdft-painn)": (sizes, t_model)}
+    k_model = fit_exponent(sizes, t_model)
+
+    dft_sizes, t_dft = [], []
+    try:
+        import pyscf  # noqa: F401
+    except ImportError:
+        print("PySCF not installed (pip install rhograph[dft]): no DFT timings")
+    else:
+        print(
+            f"PySCF Γ-point PBE (GTH-PBE, SZV, multigrid, ke_cutoff {args.ke_cutoff:g} Ha), ≤ {args.dft_limit:g} s each"
+        )
+        print(f"{'atoms':>6s} {'DFT s':>9s} {'DFT/model':>10s}")
+        for atoms, seconds in zip(cells, t_model, strict=True):
+            if len(atoms) > args.dft_max_atoms:
+                break
+            dft_seconds = time_dft_limited(atoms, args.ke_cutoff, args.threads, args.dft_limit)
+            if dft_seconds is None:
+                print(f"{len(atoms):6d} {'>' + format(args.dft_limit, 'g'):>9s} (stopped; larger cells skipped)")
+                break
+            dft_sizes.append(len(atoms))
+            t_dft.append(dft_seconds)
+            print(f"{len(atoms):6d} {dft_seconds:9.2f} {dft_seconds / seconds:10.1f}", flush=True)
+    print(f"model: t ∝ N^{k_model:.2f} over {sizes[0]}–{sizes[-1]} atoms")
+    if len(sizes) >= 4:
+        k_large = fit_exponent(sizes[-4:], t_model[-4:])
+        print(f"model, largest 4 sizes: t ∝ N^{k_large:.2f} over {sizes[-4]}–{sizes[-1]} atoms")
     if len(dft_sizes) >= 2:
         k_dft = fit_exponent(dft_sizes, t_dft)
-        print(f"DFT (PySCF Γ-point PBE, GTH-SZV): t ∝ N^{k_dft:.2f} over {dft_sizes[0]}–{dft_sizes[-1]} atoms")
-        series["PySCF PBE"] = (dft_sizes, t_dft)
+        print(f"DFT: t ∝ N^{k_dft:.2f} over {dft_sizes[0]}–{dft_sizes[-1]} atoms")
+        series["PySCF PBE (Γ, SZV)"] = (dft_sizes, t_dft)
     path = plot_scaling(args.output, series)
     print(f"wrote {path}")
 

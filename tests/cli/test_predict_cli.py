@@ -215,9 +215,24 @@ def test_charge_transfer_with_model(tmp_path, checkpoint):
     write_density(tmp_path / "full_CHGCAR", full)
     write_density(tmp_path / "removed_CHGCAR", reduced)
     out = tmp_path / "ct"
-    assert main(["charge-transfer", "--full", str(tmp_path / "full_CHGCAR"), "--removed",
-                 str(tmp_path / "removed_CHGCAR"), "--model", str(checkpoint), "-o", str(out),
-                 "--vacuum", "off"]) == 0
+    assert (
+        main(
+            [
+                "charge-transfer",
+                "--full",
+                str(tmp_path / "full_CHGCAR"),
+                "--removed",
+                str(tmp_path / "removed_CHGCAR"),
+                "--model",
+                str(checkpoint),
+                "-o",
+                str(out),
+                "--vacuum",
+                "off",
+            ]
+        )
+        == 0
+    )
     summary = json.loads((out / "charge_transfer.json").read_text())
     assert summary["files"]["model"] == str(checkpoint)
     assert (out / "charge_transfer.png").is_file()

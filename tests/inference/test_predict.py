@@ -156,3 +156,22 @@ def test_lone_atom_and_single_point_grid(model):
     grid = predict(Atoms("H", positions=[[0, 0, 0]]), model, grid_shape=(1, 1, 1), vacuum=1.0)
     assert grid.shape == (1, 1, 1)
     assert np.isfinite(grid.values).all()
+
+
+@pytest.mark.parametrize("fixture", ["model", "schnet"])
+def test_compiled_decoder_equals_eager(fixture, request):
+    model = request.getfixturevalue(fixture)
+    """``compile=True`` (torch.compile, dynamic shapes) gives the eager values for chunks of any size."""
+    atoms, spec = make_grid(bulk("Si", "diamond", a=5.43), grid_step=0.5)
+    eager = GridPredictor(model, chunk_size=300, overlap=False).predict_grid(atoms, spec).values
+    compiled = GridPredictor(model, chunk_size=300, compile=True).predict_grid(atoms, spec).values
+    np.testing.assert_allclose(compiled, eager, rtol=1e-5, atol=1e-7)
+
+
+def test_compile_without_a_compiler_is_a_clear_error(model, monkeypatch):
+    from rhograph.errors import RhographError
+    from rhograph.inference import engine
+
+    monkeypatch.setattr(engine.shutil, "which", lambda name: None)
+    with pytest.raises(RhographError, match="C\\+\\+ compiler"):
+        GridPredictor(model, compile=True)

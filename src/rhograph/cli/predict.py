@@ -55,6 +55,11 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     p.add_argument("--chunk-size", type=int, default=None, help="probes per decoder call (default: from memory)")
     p.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the probe decoder (one-off ~30-60 s compilation; pays with one thread per process)",
+    )
+    p.add_argument(
         "--allow-unseen-elements",
         action="store_true",
         help="warn instead of failing when the structure has elements the model never saw",
@@ -119,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
         pbc=args.pbc,
         derived=derived,
         chunk_size=args.chunk_size,
+        compile=args.compile,
         unseen_elements="warn" if args.allow_unseen_elements else "error",
     )
     rank, world_size, dist_device = _distributed()

@@ -44,6 +44,9 @@ class PredictOptions:
         pbc: ``auto`` (the structure's own), ``on`` or ``off``.
         derived: derived fields to compute, any of ``gradient``, ``hessian_eigenvalues``, ``iri``, ``dori``.
         chunk_size: probes per decoder call (``None``: from available memory).
+        compile: run the probe decoder through ``torch.compile`` (one-off compilation of ~30-60 s, cached by
+            torch; needs a C++ compiler on CPU). On a small CPU it pays with one thread per process (1.5x),
+            not with several threads; see docs/prediction.md.
         unseen_elements: ``error`` (default) or ``warn`` when the structure holds elements the model's card
             does not list.
     """
@@ -54,6 +57,7 @@ class PredictOptions:
     pbc: str = "auto"
     derived: tuple[str, ...] = ()
     chunk_size: int | None = None
+    compile: bool = False
     unseen_elements: str = "error"
 
     def __post_init__(self) -> None:
@@ -134,7 +138,9 @@ def predict(
     atoms, spec = make_grid(
         atoms, grid_step=options.grid_step, vacuum=options.vacuum, shape=options.grid_shape, like=like
     )
-    predictor = GridPredictor(loaded.model, device=dev, chunk_size=options.chunk_size, progress=progress)
+    predictor = GridPredictor(
+        loaded.model, device=dev, chunk_size=options.chunk_size, progress=progress, compile=options.compile
+    )
     result = predictor.predict_grid(atoms, spec, derived=options.derived, out=out, rank=rank, world_size=world_size)
     grid = DensityGrid(
         atoms=atoms,

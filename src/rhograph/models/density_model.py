@@ -73,8 +73,9 @@ class DensityModel(nn.Module):
         output: ``(M,)`` density in e/Å³.
     """
 
-    #: on CPU, probe edges per decoder block (see :meth:`decode_probes`)
-    cpu_edge_block: int = 8192
+    #: on CPU, probe edges per decoder block (see :meth:`decode_probes`); 2048 keeps the per-edge tensors of
+    #: an F = 128 model within the L2 cache (measured 1.4-1.7x faster than 8192 on 12-33 edges per probe)
+    cpu_edge_block: int = 2048
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -110,8 +111,16 @@ class DensityModel(nn.Module):
         scalar, vector = self.atom_model(batch[keys.ATOMIC_NUMBERS], vectors, edges)
         return AtomStates(scalar=scalar, vector=vector, sender_features=self.probe_model.sender_features(scalar))
 
-    def decode_probes(self, atom_states: AtomStates, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    def decode_probes(
+        self,
+        atom_states: AtomStates,
+        batch: dict[str, torch.Tensor],
+        probe_forward: Callable[..., torch.Tensor] | None = None,
+    ) -> torch.Tensor:
         """Density ``(num_probes,)`` in e/Å³ at ``batch[PROBE_POSITIONS]`` (atom edges are not needed).
+
+        ``probe_forward`` replaces ``self.probe_model`` as the decoder callable (same arguments), e.g. a
+        ``torch.compile``-d copy of it (see :class:`~rhograph.inference.engine.GridPredictor`).
 
         On CPU, probes with many edges are decoded in blocks of at most ~:attr:`cpu_edge_block` edges (whole
         probes per block): per-edge tensors then stay small enough to be reused by the allocator instead of
@@ -133,22 +142,29 @@ class DensityModel(nn.Module):
             or torch.compiler.is_compiling()
             or num_probes < 2
         ):
-            return self._decode(atom_states, vectors, edges, num_probes)
+            return self._decode(atom_states, vectors, edges, num_probes, probe_forward)
         parts = []
         for start, stop, edge_index in _probe_blocks(edges[1], num_probes, self.cpu_edge_block):
             block_edges = edges.index_select(1, edge_index)
             block_edges = torch.stack((block_edges[0], block_edges[1] - start))
-            parts.append(self._decode(atom_states, vectors.index_select(0, edge_index), block_edges, stop - start))
+            block_vectors = vectors.index_select(0, edge_index)
+            parts.append(self._decode(atom_states, block_vectors, block_edges, stop - start, probe_forward))
         return torch.cat(parts)
 
     def _decode(
-        self, atom_states: AtomStates, vectors: torch.Tensor, edges: torch.Tensor, num_probes: int
+        self,
+        atom_states: AtomStates,
+        vectors: torch.Tensor,
+        edges: torch.Tensor,
+        num_probes: int,
+        probe_forward: Callable[..., torch.Tensor] | None,
     ) -> torch.Tensor:
+        decoder = self.probe_model if probe_forward is None else probe_forward
         if isinstance(self.probe_model, SchNetProbeModel):
-            return self.probe_model(atom_states.sender_features, vectors, edges, num_probes)
+            return decoder(atom_states.sender_features, vectors, edges, num_probes)
         if atom_states.vector is None:
             raise ValueError("atom states of an invariant model were given to an equivariant model")
-        return self.probe_model(atom_states.sender_features, atom_states.vector, vectors, edges, num_probes)
+        return decoder(atom_states.sender_features, atom_states.vector, vectors, edges, num_probes)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """``decode_probes(encode_atoms(batch), batch)``: density ``(num_probes,)`` in e/Å³."""
