@@ -170,8 +170,8 @@ def test_compiled_decoder_equals_eager(fixture, request):
 
 def test_compile_without_a_compiler_is_a_clear_error(model, monkeypatch):
     from rhograph.errors import RhographError
-    from rhograph.inference import engine
+    from rhograph.models import compiling
 
-    monkeypatch.setattr(engine.shutil, "which", lambda name: None)
+    monkeypatch.setattr(compiling.shutil, "which", lambda name: None)
     with pytest.raises(RhographError, match="C\\+\\+ compiler"):
         GridPredictor(model, compile=True)

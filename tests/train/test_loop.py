@@ -125,3 +125,13 @@ def test_early_stopping_and_schnet_preset(dataset_dir, tmp_path):
     result = train(config, tmp_path / "run")
     assert result.stop_reason == "early_stop"
     assert result.step < 100
+
+
+def test_compile_without_a_compiler_fails_before_training(dataset_dir, tmp_path, monkeypatch):
+    from rhograph.errors import RhographError
+    from rhograph.models import compiling
+
+    monkeypatch.setattr(compiling.shutil, "which", lambda name: None)
+    with pytest.raises(RhographError, match="C\\+\\+ compiler"):
+        train(tiny_config(dataset_dir, max_steps=2, val_every=2, compile=True), tmp_path / "run")
+    assert not (tmp_path / "run" / "last.pt").exists()

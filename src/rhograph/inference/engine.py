@@ -20,7 +20,6 @@ Densities are in e/Å³; positions in Å.
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 import weakref
 from collections.abc import Callable, Iterator
@@ -33,9 +32,9 @@ import torch
 
 from rhograph import keys
 from rhograph.data import collate, grid_points, grid_probe_graph, make_sample
-from rhograph.errors import RhographError
 from rhograph.inference.chunking import choose_chunk_size
 from rhograph.inference.grids import GridSpec
+from rhograph.models.compiling import check_compile_toolchain, compile_module
 
 log = logging.getLogger(__name__)
 
@@ -335,20 +334,12 @@ _COMPILED: weakref.WeakKeyDictionary[torch.nn.Module, Callable[..., torch.Tensor
 
 
 def compiled_probe_decoder(model: torch.nn.Module, device: torch.device) -> Callable[..., torch.Tensor]:
-    """A ``torch.compile``-d (dynamic shapes) copy of ``model.probe_model``, made once per model.
-
-    The model itself is not modified; the compiled copy shares its parameters. Compilation happens at the
-    first call. On CPU, torch's inductor backend needs a C++ compiler: without one this raises a clear error
-    instead of failing in the middle of a prediction.
-    """
-    if device.type == "cpu" and not any(shutil.which(cc) for cc in ("g++", "c++", "clang++")):
-        raise RhographError(
-            "compile=True needs a C++ compiler on PATH for torch.compile on CPU (g++, c++ or clang++); "
-            "install one or predict without --compile"
-        )
+    """A ``torch.compile``-d copy of ``model.probe_model`` (:func:`~rhograph.models.compiling.compile_module`),
+    made once per model and shared by every predictor of that model (the tool chain is checked every time)."""
+    check_compile_toolchain(device)
     probe_model = model.probe_model
     if probe_model not in _COMPILED:
-        _COMPILED[probe_model] = torch.compile(probe_model, dynamic=True)
+        _COMPILED[probe_model] = compile_module(probe_model, device)
     return _COMPILED[probe_model]
 
 

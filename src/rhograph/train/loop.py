@@ -32,6 +32,7 @@ from rhograph.data.pool import GridSource, ProbeBatchStream, StreamSpec, TargetS
 from rhograph.data.splits import Split
 from rhograph.models import build_model
 from rhograph.models.checkpoint import load_state_dict_checked
+from rhograph.models.compiling import compile_module
 from rhograph.train import rundir
 from rhograph.train.checkpoints import (
     TrainingState,
@@ -184,7 +185,7 @@ class Trainer:
             device_ids = [self.ctx.device.index] if self.ctx.device.type == "cuda" else None
             model = DistributedDataParallel(model, device_ids=device_ids)
         if self.config.compile:
-            model = torch.compile(model, dynamic=True)  # type: ignore[assignment]
+            model = compile_module(model, self.ctx.device)
         return model
 
     def _loader(self) -> DataLoader:
