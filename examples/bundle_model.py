@@ -67,7 +67,9 @@ def main() -> None:
         "electrons_per_element": {str(z): GTH_VALENCE[z] for z in elements if z in GTH_VALENCE},
         "data": {
             "source": "QM9 geometries (qm9pack), labelled with PySCF by `rhograph data qm9`",
-            "recipe": f"rhograph data qm9 --count {sum(len(v) for v in split.values())} --seed 0 -o DIR --compact",
+            "recipe": f"rhograph data qm9 --count {sum(len(v) for v in split.values())} --seed 0 "
+            + ("--growing " if json.loads((args.data_dir / "qm9_subset.json").read_text()).get("order") else "")
+            + "-o DIR --compact --no-grid",
             "label_settings": settings,
             "train": len(split["train"]),
             "validation": len(split["validation"]),
@@ -83,6 +85,15 @@ def main() -> None:
         },
         "test": {k: summary[k] for k in ("count", "mean", "median", "p95", "max") if k in summary},
         "test_metric": "ε_mae = ∫|ρ−ρ̂| dV / ∫|ρ| dV in percent over the full 0.15 Å grid (paper eq. 1)",
+        "nonnegative": model.config.nonnegative,
+        "atomic_baseline": None
+        if model.config.baseline is None
+        else {
+            "elements": list(model.config.baseline.elements),
+            "spline_knots": model.config.baseline.num_points,
+            "what": "spherically averaged free-atom densities (PySCF, the label settings, lowest-energy spin)",
+            **model.config.baseline.settings,
+        },
         "rhograph_version": rhograph.__version__,
         "created": datetime.date.today().isoformat(),
     }

@@ -34,3 +34,7 @@ class CheckpointError(RhographError, ValueError):
 
 class StructureError(RhographError, ValueError):
     """A structure cannot be used (empty, unknown element, non-finite positions, bad cell)."""
+
+
+class RunDirLockedError(RhographError):
+    """A run directory is in use by another training process (it holds the directory's lock)."""

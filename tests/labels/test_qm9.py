@@ -97,3 +97,61 @@ def test_cli_data_qm9_labels_a_subset_and_writes_the_split(tmp_path, monkeypatch
     # the water of the split points at the water density
     water_part = next(p for p, v in subset["parts"].items() if 3 in v)
     assert 2 in getattr(split, water_part)
+
+
+@pytest.fixture(scope="module")
+def fluorinated():
+    if importlib.util.find_spec("qm9pack") is None:
+        pytest.skip("qm9pack not installed")
+    return qm9.fluorinated_indices()
+
+
+def test_growing_order_extends_without_reshuffling(all_indices, fluorinated):
+    assert len(fluorinated) == 1923  # QM9 molecules with fluorine
+    order = qm9.growing_order(all_indices, fluorinated, seed=0, count=600)
+    assert len(set(order)) == 600 and set(order) <= set(all_indices)
+    assert qm9.growing_order(all_indices, fluorinated, seed=0, count=900)[:600] == order  # a prefix
+    # the first block is the seed's original 100-molecule draw, so labels made before stay in the set
+    assert sorted(order[:100]) == qm9.choose_subset(all_indices, 100, seed=0)
+    after = order[100:]
+    assert sum(q in fluorinated for q in after) == 50  # every 10th new molecule holds fluorine
+    assert qm9.growing_order(all_indices, fluorinated, seed=1, count=600) != order
+
+
+def test_growing_parts_are_fixed_per_molecule(all_indices, fluorinated):
+    order = qm9.growing_order(all_indices, fluorinated, seed=0, count=400)
+    parts = qm9.growing_parts(order, seed=0)
+    longer = qm9.growing_parts(qm9.growing_order(all_indices, fluorinated, seed=0, count=800), seed=0)
+    for part in qm9.SPLIT_PARTS:
+        assert set(parts[part]) <= set(longer[part])  # growing the set never moves a molecule
+    legacy = qm9.assign_parts(qm9.choose_subset(all_indices, 100, seed=0), 0, 10, 10)
+    assert set(legacy["test"]) <= set(parts["test"])  # the original test molecules stay test molecules
+    assert 0.05 < len(longer["test"]) / 800 < 0.15
+
+
+def test_snapshot_of_a_set_being_labelled(tmp_path):
+    set_dir = tmp_path / "qm9"
+    (set_dir / "densities").mkdir(parents=True)
+    order = [30, 10, 20, 40]
+    parts = {"train": [10, 30], "validation": [20], "test": [40]}
+    (set_dir / "qm9_subset.json").write_text(json.dumps({"order": order, "qm9_indices": sorted(order), "parts": parts}))
+    structures = {}
+    for q in (30, 10, 40):  # 20 not labelled yet
+        name = qm9.qm9_name(q)
+        (set_dir / "densities" / f"{name}.dm.npz").write_bytes(b"x")
+        structures[name] = {"status": "done", "files": [f"{name}.dm.npz"], "formula": "H2"}
+    structures[qm9.qm9_name(20)] = {"status": "failed", "files": []}
+    (set_dir / "densities" / "manifest.json").write_text(json.dumps({"settings": {}, "structures": structures}))
+    out = qm9.snapshot_labelled(set_dir, tmp_path / "snap", count=2)  # the first two finished: 30, 10
+    assert sorted(p.name for p in (out / "densities").glob("*.npz")) == ["qm9_000010.dm.npz", "qm9_000030.dm.npz"]
+    assert json.loads((out / "split.json").read_text()) == {"train": [0, 1], "validation": [], "test": []}
+    assert set(json.loads((out / "densities" / "manifest.json").read_text())["structures"]) == {
+        "qm9_000010", "qm9_000030"
+    }  # fmt: skip
+    qm9.snapshot_labelled(set_dir, set_dir)  # in place: only the split of all finished labels
+    assert json.loads((set_dir / "split.json").read_text()) == {"train": [0, 1], "validation": [], "test": [2]}
+    assert json.loads((set_dir / "densities" / "manifest.json").read_text())["structures"] == structures
+    from rhograph.errors import DensityFileError
+
+    with pytest.raises(DensityFileError, match="fewer than the 5"):
+        qm9.snapshot_labelled(set_dir, tmp_path / "snap2", count=5)

@@ -258,7 +258,10 @@ def test_imported_model_equals_the_reference_equations(tmp_path: Path, painn: bo
     assert np.ptp(reference) > 1e-3
     model = load_model(tmp_path / "run")
     assert model.config.architecture == ("painn" if painn else "schnet")
-    assert model.config.num_basis == (7 if painn else 30)  # inferred from the weights
+    if painn:
+        assert model.config.num_basis == 7  # inferred from the weights
+    else:
+        assert model.config.gaussian_step == 0.1
     np.testing.assert_allclose(predict_density(model.double(), atoms, probes), reference, rtol=1e-9, atol=1e-10)
     model32 = load_model(tmp_path / "run")  # float32, as released
     np.testing.assert_allclose(predict_density(model32, atoms, probes), reference, rtol=1e-4, atol=1e-5)
@@ -267,7 +270,7 @@ def test_imported_model_equals_the_reference_equations(tmp_path: Path, painn: bo
 @pytest.mark.parametrize("preset", ["deepdft-schnet", "deepdft-painn"])
 def test_released_full_size_shapes_give_the_preset(tmp_path: Path, preset: str) -> None:
     painn = preset == "deepdft-painn"
-    T = PRESETS[preset]["num_interactions"]
+    T = PRESETS[preset].fields["num_interactions"]
     shapes = released_shapes(painn, T, 128, 4.0)
     assert sum(math.prod(s) for s in shapes.values()) == build_model(preset).num_parameters()
     write_folder(tmp_path / "run", painn, T=T, F=128, cutoff=4.0, num_basis=30, ignore_pbc=True)
@@ -283,7 +286,7 @@ def test_cli_convert(tmp_path: Path, capsys) -> None:
     out = tmp_path / "converted.pt"
     assert main(["convert-deepdft", str(tmp_path / "qm9_painn"), "-o", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "deepdft-painn" in printed and str(out) in printed
+    assert "painn (T=" in printed and str(out) in printed
     atoms = small_periodic_cell(2)
     probes = random_probes(atoms, 5, 2)
     np.testing.assert_array_equal(
@@ -314,7 +317,7 @@ def test_architecture_mismatch_between_arguments_and_weights(tmp_path: Path) -> 
 
 def test_hyper_parameters_that_do_not_fit_the_weights(tmp_path: Path) -> None:
     write_folder(tmp_path / "wide", painn=True, F=6, node_size=8)
-    with pytest.raises(CheckpointError, match=r"F=6.*but the model is deepdft-painn \(T=2, F=8.*shape mismatch"):
+    with pytest.raises(CheckpointError, match=r"F=6.*but the model is painn \(T=2, F=8.*shape mismatch"):
         load_model(tmp_path / "wide")
     write_folder(tmp_path / "deep", painn=True, num_interactions=3)
     with pytest.raises(CheckpointError, match="missing key"):

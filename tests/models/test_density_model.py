@@ -1,4 +1,8 @@
-"""DensityModel: presets, symmetry, batching, chunking, supercells, cutoff locality and degenerate inputs."""
+"""DensityModel: the registry, presets, configs, and what is specific to the DeepDFT architectures.
+
+The properties every architecture has (symmetry, batching, chunking, supercells, locality, gradients, storage)
+are checked for every registered architecture by tests/models/test_model_suite.py.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,10 @@ import torch
 import rhograph
 from rhograph import keys
 from rhograph.data import collate, make_sample
-from rhograph.models import PRESETS, DensityModel, ModelConfig, build_model
+from rhograph.models import ARCHITECTURES, PRESETS, DensityModel, ModelConfig, build_model, list_presets
+from rhograph.models.baseline import gaussian_tables
+from rhograph.models.painn import PaiNNConfig
+from rhograph.nn.atomic_density import taper
 from rhograph.testing import (
     assert_equivariant_vectors,
     assert_invariant,
@@ -59,8 +66,12 @@ def test_overrides_and_paper_basis() -> None:
     model = build_model("deepdft-painn", num_basis=20, hidden_size=16, num_interactions=2, cutoff=5.0)
     assert model.state_dict()["atom_model.interactions.0.filter_layer.weight"].shape == (48, 20)
     assert model.config == ModelConfig(
-        architecture="painn", num_interactions=2, hidden_size=16, cutoff=5.0, num_basis=20
+        architecture="painn",
+        encoder=PaiNNConfig(num_interactions=2, hidden_size=16, cutoff=5.0, num_basis=20),
+        nonnegative=False,
     )
+    assert model.config.num_basis == 20 and model.config.cutoff == 5.0  # encoder fields read through
+    assert ModelConfig.from_dict(model.config.to_dict()) == model.config
     schnet = build_model("deepdft-schnet", cutoff=3.0, gaussian_step=0.2)
     edge = "atom_model.interactions.0.message_sum_module.message_function.msg_function_edge.0.weight"
     assert schnet.state_dict()[edge].shape == (128, 15)
@@ -77,22 +88,54 @@ def test_overrides_and_paper_basis() -> None:
         ("deepdft-painn", {"colour": "red"}, "colour"),
         ("deepdft-schnet", {"architecture": "painn"}, "architecture"),
         ("deepdft-schnet", {"gaussian_step": 5.0}, "gaussian_step"),
+        ("deepdft-schnet", {"num_basis": 20}, "num_basis"),  # a PaiNN field on SchNet
+        ("deepdft-painn", {"nonnegative": "yes"}, "nonnegative"),
+        ("rhograph-painn", {}, "baseline"),  # a baseline preset needs its tables
     ],
 )
 def test_invalid_configs_are_rejected(preset, overrides, match) -> None:
     with pytest.raises(ValueError, match=match):
         build_model(preset, **overrides)
-    assert set(PRESETS) == set(ARCHS)
+
+
+def test_registry_drives_presets_and_options() -> None:
+    assert set(ARCHITECTURES) >= {"schnet", "painn"}
+    assert {"deepdft-schnet", "deepdft-painn", "rhograph-schnet", "rhograph-painn"} <= set(PRESETS)
+    for name, preset in PRESETS.items():
+        assert preset.architecture in ARCHITECTURES, name
+    # the DeepDFT presets stay exactly the released models: no clamp, no baseline
+    for name in ARCHS:
+        config = build_model(name).config
+        assert not config.nonnegative and config.baseline is None
+    tables = gaussian_tables((1, 6, 8), 4.0)
+    delta = build_model("rhograph-painn", baseline=tables, hidden_size=16)
+    assert delta.config.nonnegative and delta.config.baseline.elements == (1, 6, 8)
+    assert delta.num_parameters() == build_model("deepdft-painn", hidden_size=16).num_parameters()
+    assert build_model("rhograph-painn", baseline=False).config.baseline is None
+    rows = {row["preset"]: row for row in list_presets()}
+    assert rows["deepdft-painn"]["parameters"] == 1_487_233 and rows["rhograph-painn"]["baseline"]
+
+
+def test_baseline_is_the_promolecule_density() -> None:
+    """Far from any learned correction (a zeroed network), ρ = Σ_j ρ_Z(|r − R_j|) of the tables."""
+    tables = gaussian_tables((1, 8), 4.0, points=401)
+    model = build_model("rhograph-painn", baseline=tables, hidden_size=8, num_interactions=1).double()
+    with torch.no_grad():
+        for param in model.probe_model.readout_function.parameters():
+            param.zero_()
+    atoms = ase.Atoms("OH2", positions=[[0, 0, 0], [0.96, 0, 0], [-0.24, 0.93, 0]])
+    probes = random_probes(atoms, 30, 4, margin=2.0)
+    expected = np.zeros(len(probes))
+    for z, position in zip(atoms.numbers, atoms.positions, strict=True):
+        distance = np.linalg.norm(probes - position, axis=1)
+        gaussian = z * (2 * np.pi * 0.25) ** -1.5 * np.exp(-(distance**2) / 0.5)  # gaussian_tables: width 0.5 Å
+        expected += np.where(distance < 4.0, gaussian * taper(distance, 4.0), 0.0)
+    np.testing.assert_allclose(predict_density(model, atoms, probes), expected, rtol=2e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="no table for element"):
+        predict_density(model, ase.Atoms("CO", positions=[[0, 0, 0], [1.1, 0, 0]]), probes[:2])
 
 
 # ---------------------------------------------------------------------------------------------- symmetry
-@pytest.mark.parametrize("structure", ["molecule", "periodic"])
-def test_density_invariance(model, structure) -> None:
-    atoms = small_molecule(1) if structure == "molecule" else small_periodic_cell(1)
-    reference = assert_invariant(model, atoms, random_probes(atoms, 12, 1), rng=2)
-    assert np.ptp(reference) > 1e-4  # the probes see different environments (the check is not vacuous)
-
-
 def test_invariance_in_a_slab() -> None:
     atoms = small_periodic_cell(2)
     atoms.pbc = (True, True, False)
@@ -127,85 +170,6 @@ def test_symmetry_assert_detects_a_broken_model() -> None:
         assert_invariant(Broken(tiny_model()), atoms, random_probes(atoms, 5), transforms=["translation"])
 
 
-# ---------------------------------------------------------------------------------------- batching, chunks
-def test_batched_equals_separate(model) -> None:
-    structures = [small_periodic_cell(5), small_molecule(5), ase.build.bulk("Si", "diamond", a=5.43)]
-    probes = [random_probes(a, n, i) for i, (a, n) in enumerate(zip(structures, (9, 6, 4), strict=True))]
-    samples = [make_sample(a, p, cutoff=model.config.cutoff) for a, p in zip(structures, probes, strict=True)]
-    with torch.no_grad():
-        batched = model(collate(samples, dtype=torch.float64)).numpy()
-    separate = np.concatenate([predict_density(model, a, p) for a, p in zip(structures, probes, strict=True)])
-    np.testing.assert_allclose(batched, separate, rtol=1e-12, atol=1e-13)
-
-
-def test_probe_chunking_gives_identical_densities(model) -> None:
-    atoms = small_periodic_cell(6)
-    probes = random_probes(atoms, 23, 6)
-    batch = model_batch(model, atoms)
-    with torch.no_grad():
-        states = model.encode_atoms(batch)
-        full = predict_density(model, atoms, probes)
-        for size in (1, 5, 23):
-            parts = []
-            for start in range(0, len(probes), size):
-                chunk = model_batch(model, atoms, probes[start : start + size])
-                parts.append(model.decode_probes(states, chunk).numpy())
-            np.testing.assert_allclose(np.concatenate(parts), full, rtol=1e-13, atol=1e-14)
-
-
-def test_supercell_gives_the_unit_cell_density(model) -> None:
-    atoms = small_periodic_cell(7)
-    probes = random_probes(atoms, 10, 7)
-    supercell = atoms.repeat((2, 1, 1))
-    shifted = probes + atoms.cell.array[0]  # the same points seen from the second copy
-    unit = predict_density(model, atoms, probes)
-    np.testing.assert_allclose(predict_density(model, supercell, probes), unit, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(predict_density(model, supercell, shifted), unit, rtol=1e-10, atol=1e-12)
-
-
-def test_probe_beyond_the_cutoff_sees_no_atom(model) -> None:
-    far = np.array([[30.0, 0.0, 0.0], [0.0, -25.0, 7.0]])
-    near = np.array([[0.5, 0.2, 0.1]])
-    a = predict_density(model, small_molecule(0), np.vstack([far, near]))
-    b = predict_density(model, ase.Atoms("Fe2", positions=[[0, 0, 0], [1.9, 0, 0]]), np.vstack([far, near]))
-    assert a[0] == a[1] == b[0] == b[1]
-    assert a[2] != b[2]
-    # the same value as a probe with an explicitly empty edge list
-    batch = model_batch(model, small_molecule(0), near)
-    batch[keys.PROBE_EDGES] = batch[keys.PROBE_EDGES][:, :0]
-    batch[keys.PROBE_EDGE_OFFSETS] = batch[keys.PROBE_EDGE_OFFSETS][:0]
-    with torch.no_grad():
-        assert model(batch).item() == pytest.approx(a[0], rel=1e-14)
-
-
-def test_density_is_continuous_as_an_atom_crosses_the_cutoff() -> None:
-    model = tiny_model("deepdft-painn", seed=2)
-    cutoff = model.config.cutoff
-    values = []
-    for delta in (-1e-7, 1e-7):  # probe just inside / just outside the second atom's cutoff
-        atoms = ase.Atoms("CO", positions=[[0, 0, 0], [1.2, 0, 0]])
-        probe = np.array([[1.2 - cutoff + delta, 0.0, 0.0]])  # distance to O: cutoff − delta
-        values.append(predict_density(model, atoms, probe)[0])
-    assert abs(values[0] - values[1]) < 1e-6
-
-
-def test_lone_atom_and_zero_probes(model) -> None:
-    lone = ase.Atoms("O", positions=[[0.0, 0.0, 0.0]])
-    batch = model_batch(model, lone, np.array([[0.3, 0.0, 0.1], [0.0, 0.0, 0.0]]))
-    assert batch[keys.ATOM_EDGES].shape == (2, 0)
-    with torch.no_grad():
-        rho = model(batch)
-    assert rho.shape == (2,) and torch.isfinite(rho).all()
-    empty = model_batch(model, small_periodic_cell(0), np.zeros((0, 3)))
-    with torch.no_grad():
-        assert model(empty).shape == (0,)
-
-
-def test_probe_on_an_atom_is_finite(model) -> None:
-    atoms = small_molecule(0)
-    assert np.isfinite(predict_density(model, atoms, atoms.positions[:2])).all()
-
-
 def test_float32_default_and_training_gradients_reach_every_parameter() -> None:
     for preset in ARCHS:
         model = build_model(preset, hidden_size=8, num_interactions=2, cutoff=3.0)
@@ -232,23 +196,3 @@ def test_cuda_matches_cpu(preset) -> None:
     cpu = predict_density(model, atoms, probes)
     gpu = predict_density(model.to("cuda"), atoms, probes)
     np.testing.assert_allclose(gpu, cpu, rtol=1e-10, atol=1e-12)
-
-
-def test_cpu_edge_blocks_do_not_change_densities_or_gradients(model) -> None:
-    from rhograph.models.derived import derived_fields
-
-    atoms = small_periodic_cell(9)
-    batch = model_batch(model, atoms, random_probes(atoms, 17, 9))
-    states = model.encode_atoms(batch)
-    reference = derived_fields(model, states, batch, fields=("gradient",))
-    try:
-        model.cpu_edge_block = 7  # many blocks, including probes with more edges than a block
-        with torch.no_grad():
-            blocked = model.decode_probes(states, batch)
-        blocked_fields = derived_fields(model, states, batch, fields=("gradient",))
-    finally:
-        del model.cpu_edge_block  # back to the class default
-    np.testing.assert_allclose(blocked.numpy(), reference["density"].numpy(), rtol=1e-13, atol=1e-14)
-    np.testing.assert_allclose(
-        blocked_fields["gradient"].numpy(), reference["gradient"].numpy(), rtol=1e-12, atol=1e-13
-    )

@@ -6,7 +6,9 @@
 * :func:`plot_charge_transfer` — Δq against distance from the removed atom, DFT and model, and the
   histogram of |Δq − Δq̂| (paper Figure 7);
 * :func:`plot_learning_curve` — test error against training-set size, log-log, with fitted power laws;
-* :func:`plot_scaling` — runtime against system size, log-log, with fitted exponents t ∝ N^k (Figure 6).
+* :func:`plot_scaling` — runtime against system size, log-log, with fitted exponents t ∝ N^k (Figure 6);
+* :func:`plot_calibration` — observed |error| against predicted σ of an ensemble (binned voxels), and
+  expected against actual ε_mae per structure.
 
 Figures are built on :class:`matplotlib.figure.Figure` with an explicit Agg canvas, so importing this
 module neither selects a backend nor touches pyplot's global state. Every function writes atomically
@@ -30,9 +32,11 @@ from rhograph.io.density_grid import DensityGrid
 
 if TYPE_CHECKING:
     from rhograph.analysis.charge_transfer import ChargeTransfer
+    from rhograph.analysis.uncertainty import CalibrationBins
 
 __all__ = [
     "fit_power_law",
+    "plot_calibration",
     "plot_charge_transfer",
     "plot_density_slices",
     "plot_error_histogram",
@@ -320,4 +324,54 @@ def plot_scaling(
     _loglog_with_fits(ax, series, fit, "t")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
+    return _save(fig, path)
+
+
+def plot_calibration(
+    path: PathLike,
+    bins: CalibrationBins,
+    *,
+    structures: tuple[Sequence[float], Sequence[float]] | None = None,
+    title: str = "",
+) -> Path:
+    """Calibration of an ensemble's uncertainty.
+
+    Left: binned voxels, observed mean |ρ̄ − ρ| and RMSE against the mean predicted σ (log-log), with the
+    lines of a calibrated normal error (mean |error| = sqrt(2/π)·σ, RMSE = σ). Right (if ``structures``):
+    actual against expected ε_mae per structure, with the diagonal.
+
+    Args:
+        path: PNG file to write.
+        bins: :func:`rhograph.analysis.uncertainty.calibration_bins` of the voxels.
+        structures: ``(expected ε_mae %, actual ε_mae %)`` per structure.
+        title: figure title.
+    """
+    panels = 2 if structures is not None else 1
+    fig = _figure(5.0 * panels, 4.5)
+    ax = fig.add_subplot(1, panels, 1)
+    positive = bins.sigma > 0
+    sigma = bins.sigma[positive]
+    ax.loglog(sigma, bins.abs_error[positive], "o-", label="observed mean |error|")
+    ax.loglog(sigma, bins.rmse[positive], "s--", label="observed RMSE", alpha=0.7)
+    if sigma.size:
+        line = np.array([sigma.min(), sigma.max()])
+        ax.loglog(line, np.sqrt(2.0 / np.pi) * line, "k-", lw=1, label="calibrated: sqrt(2/π)·σ")
+        ax.loglog(line, line, "k:", lw=1, label="calibrated RMSE: σ")
+    ax.set_xlabel("predicted σ (e/Å³), binned voxels")
+    ax.set_ylabel("error (e/Å³)")
+    ax.legend(fontsize=8)
+    if structures is not None:
+        expected = np.asarray(structures[0], dtype=np.float64)
+        actual = np.asarray(structures[1], dtype=np.float64)
+        ax2 = fig.add_subplot(1, panels, 2)
+        ax2.plot(expected, actual, "o", alpha=0.7)
+        top = float(max(expected.max(initial=0.0), actual.max(initial=0.0))) * 1.05 or 1.0
+        ax2.plot([0.0, top], [0.0, top], "k:", lw=1, label="actual = expected")
+        ax2.set_xlim(0.0, top)
+        ax2.set_ylim(0.0, top)
+        ax2.set_xlabel("expected ε_mae (%)")
+        ax2.set_ylabel("actual ε_mae (%)")
+        ax2.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
     return _save(fig, path)

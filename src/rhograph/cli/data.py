@@ -26,6 +26,13 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
     q.add_argument("--count", type=int, default=200, help="molecules (default 200)")
     q.add_argument("--seed", type=int, default=0, help="seed of the subset and the split (default 0)")
     q.add_argument("-o", "--out", required=True, help="output directory")
+    q.add_argument(
+        "--growing",
+        action="store_true",
+        help="the first COUNT molecules of the seed's growing order: a larger COUNT later extends the set "
+        "without relabelling, every 10th new molecule is fluorinated, and each molecule's part is fixed by its "
+        "QM9 index (see docs/labels.md)",
+    )
     q.add_argument("--validation", type=int, default=None, help="validation molecules (default 10%%)")
     q.add_argument("--test", type=int, default=None, help="test molecules (default 10%%)")
     add_label_options(q)
@@ -49,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     out = Path(args.out)
     try:
-        structures, subset = prepare_qm9(out, args.count, args.seed, validation=args.validation, test=args.test)
+        structures, subset = prepare_qm9(
+            out, args.count, args.seed, validation=args.validation, test=args.test, growing=args.growing
+        )
     except ImportError as exc:
         print(f"rhograph data: error: {exc}", file=sys.stderr)
         return 1

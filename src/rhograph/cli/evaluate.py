@@ -2,7 +2,9 @@
 
 Writes OUT_DIR/errors.csv (one row per structure: name, nmae in percent, mae, rmse, electrons, seconds),
 summary.json and error_histogram.png; ``--error-cubes K`` also writes prediction/target/difference cubes of
-the K worst structures. Re-running continues where a killed run stopped.
+the K worst structures. Re-running continues where a killed run stopped. With an ensemble (a run folder of
+``rhograph train --ensemble K`` or several ``--model``) each row also has ``nmae_expected``, the ε_mae the
+ensemble expects from its member spread, and the summary their correlation.
 """
 
 from __future__ import annotations
@@ -16,7 +18,13 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
         name, help=help_text, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("data", help="directory, .tar or .txt list of tars of CHGCAR/cube files")
-    p.add_argument("--model", default=None, help="rhograph checkpoint, DeepDFT folder or bundled name")
+    p.add_argument(
+        "--model",
+        action="append",
+        default=None,
+        help="rhograph checkpoint, DeepDFT folder or bundled name; an ensemble run folder or a repeated --model "
+        "evaluates the ensemble mean and adds the expected ε_mae (nmae_expected) to errors.csv",
+    )
     p.add_argument("-o", "--output", required=True, help="output directory")
     p.add_argument("--split", help="split JSON with train/validation/test index lists")
     p.add_argument("--part", choices=["train", "validation", "test"], default="test", help="split part (default test)")

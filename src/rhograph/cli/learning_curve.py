@@ -19,7 +19,7 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
     p.add_argument("data", help="dataset: directory, .tar or .txt list of tars")
     p.add_argument("--sizes", type=int, nargs="+", required=True, help="training-set sizes")
     p.add_argument("-o", "--output", required=True, type=Path, help="output directory")
-    p.add_argument("--preset", choices=("deepdft-schnet", "deepdft-painn"), help="model (default painn)")
+    p.add_argument("--preset", help="model preset (default rhograph-painn; `rhograph models` lists them)")
     p.add_argument("--config", type=Path, help="YAML file of training options")
     p.add_argument("--max-steps", type=int, help="gradient steps per size")
     p.add_argument("--split", type=Path, help="split JSON (its test part is used for every size)")

@@ -4,6 +4,10 @@ One structure → ``-o`` is the output file (format by name: ``.cube``, ``*CHGCA
 ``.gz``/``.zz``/``.lz4``/``.zst``). Several structures → ``-o`` is a directory and each gets
 ``<stem>.<--format>``. The model is loaded once. Under ``torchrun`` (``WORLD_SIZE`` > 1) the grid is split
 over the processes (gloo on CPU, NCCL on CUDA) and rank 0 writes.
+
+An ensemble (``--model RUN_DIR`` of ``rhograph train --ensemble K``, or ``--model a.pt --model b.pt``)
+predicts the member mean; ``--uncertainty`` also writes the member standard deviation as ``<name>.std.<ext>`` and
+prints the expected ε_mae.
 """
 
 from __future__ import annotations
@@ -33,8 +37,16 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
     p.add_argument("-o", "--output", required=True, help="output file (one structure) or directory (several)")
     p.add_argument(
         "--model",
+        action="append",
         default=None,
-        help="bundled model name, rhograph checkpoint, or DeepDFT model folder (default: bundled)",
+        help="bundled model name, rhograph checkpoint, or DeepDFT model folder (default: bundled); an ensemble "
+        "run folder (member-0, member-1, ...) or a repeated --model makes an ensemble (the mean is predicted)",
+    )
+    p.add_argument(
+        "--uncertainty",
+        action="store_true",
+        help="with an ensemble: also write the member standard deviation per voxel (<name>.std.<ext>) and "
+        "print the expected ε_mae",
     )
     p.add_argument("--grid-step", type=float, default=0.1, help="grid spacing in Å (default 0.1)")
     p.add_argument("--grid", type=int, nargs=3, metavar=("N1", "N2", "N3"), help="explicit grid shape")
@@ -126,10 +138,16 @@ def run(args: argparse.Namespace) -> int:
         chunk_size=args.chunk_size,
         compile=args.compile,
         unseen_elements="warn" if args.allow_unseen_elements else "error",
+        uncertainty=args.uncertainty,
     )
     rank, world_size, dist_device = _distributed()
     device = device_of(dist_device or args.device)
     loaded = resolve_model(args.model, device=device)
+    if args.uncertainty and not loaded.is_ensemble:
+        raise ValueError(
+            f"--uncertainty needs an ensemble; {loaded.name} is one model (pass an ensemble run folder or "
+            "several --model checkpoints)"
+        )
     like = read_density(args.like) if args.like else None
 
     jobs = []

@@ -6,6 +6,9 @@ Examples::
     rhograph train --out runs/qm9_painn --resume                  # continue from last.pt
     rhograph train data/ --out runs/small --set model.hidden_size=64 --set val_every=1000
     torchrun --nproc_per_node=4 -m rhograph.cli.main train qm9.txt --out runs/ddp   # data-parallel
+    rhograph train data/ --out runs/ens --ensemble 5                   # 5 members: runs/ens/member-0..4
+    rhograph train mydata/ --out runs/ft --init-from qm9-painn-small --preset deepdft-painn \
+        --set model.hidden_size=64                                     # fine-tune the bundled model
 
 Option precedence: defaults (the paper's setup) < ``RUN_DIR/config.yaml`` when resuming < ``--config``
 < the dedicated flags < ``--set``.
@@ -38,7 +41,7 @@ def add_parser(subparsers: Any, name: str, help_text: str) -> argparse.ArgumentP
     )
     parser.add_argument("data", nargs="?", help="dataset: directory, .tar, or .txt list of tars")
     parser.add_argument("--out", required=True, type=Path, help="run directory (checkpoints, config, logs)")
-    parser.add_argument("--preset", choices=("deepdft-schnet", "deepdft-painn"), help="model (default painn)")
+    parser.add_argument("--preset", help="model preset (default rhograph-painn; `rhograph models` lists them)")
     parser.add_argument("--config", type=Path, help="YAML file of training options")
     parser.add_argument("--max-steps", type=int, help="number of gradient steps")
     parser.add_argument("--split", type=Path, help="JSON split file with train/validation/test index lists")
@@ -47,6 +50,17 @@ def add_parser(subparsers: Any, name: str, help_text: str) -> argparse.ArgumentP
     parser.add_argument("--device", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--num-workers", type=int, help="data-loading worker processes per rank")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from last.pt")
+    parser.add_argument(
+        "--ensemble",
+        type=int,
+        metavar="K",
+        help="train K members (seeds seed..seed+K-1) in OUT/member-0..K-1 on one split (ensemble_size)",
+    )
+    parser.add_argument(
+        "--init-from",
+        metavar="MODEL",
+        help="fine-tune: start from the weights of a checkpoint, DeepDFT folder or bundled model name (init_from)",
+    )
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -89,6 +103,8 @@ def resolve_config(args: argparse.Namespace) -> tuple[TrainConfig, dict[str, Any
         "seed": args.seed,
         "device": args.device,
         "num_workers": args.num_workers,
+        "ensemble_size": args.ensemble,
+        "init_from": _model_source(args.init_from) if args.init_from else None,
     }
     overrides = {k: v for k, v in flags.items() if v is not None}
     extra = parse_overrides(args.overrides)
@@ -99,6 +115,34 @@ def resolve_config(args: argparse.Namespace) -> tuple[TrainConfig, dict[str, Any
     if not config.data:
         raise ValueError("no dataset given: pass DATA (or `data:` in --config)")
     return config, base
+
+
+def _model_source(text: str) -> str:
+    """An existing path as an absolute path (recorded in config.yaml); anything else (a bundled name) as is."""
+    return str(Path(text).resolve()) if Path(text).exists() else text
+
+
+def _run_ensemble(config: TrainConfig, args: argparse.Namespace) -> int:
+    from rhograph.train.ensemble import train_ensemble
+
+    try:
+        result = train_ensemble(config, args.out, resume=args.resume)
+    except ValueError as exc:
+        print(f"rhograph train: error: {exc}", file=sys.stderr)
+        return 1
+    for index, member in enumerate(result.members):
+        if member is None:
+            print(f"member {index}: already finished")
+        elif member.best_val_mae is not None:
+            print(
+                f"member {index}: step {member.step} ({member.stop_reason}): best validation MAE "
+                f"{member.best_val_mae:.4g} e/Å³ at step {member.best_step}"
+            )
+    print(f"ensemble of {config.ensemble_size} in {args.out} (load it with --model {args.out})")
+    if result.signal_number is not None:
+        print(f"interrupted; continue with: rhograph train --out {args.out} --resume")
+        return 128 + result.signal_number
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -113,6 +157,8 @@ def run(args: argparse.Namespace) -> int:
         changed = sorted(k for k, v in config.to_dict().items() if base.get(k) != v)
         if changed:
             log.warning("resuming with changed options %s; the run will not match an uninterrupted one", changed)
+    if config.ensemble_size > 1:
+        return _run_ensemble(config, args)
     try:
         result = train(config, args.out, resume=args.resume)
     except ValueError as exc:

@@ -4,14 +4,16 @@ Training- and dataset-stream helpers live in :mod:`rhograph.data.pool` and :mod:
 """
 
 from rhograph.data.collate import batch_to, collate
-from rhograph.data.graph import make_sample, replace_probes, validate_atoms
+from rhograph.data.graph import MIN_ATOM_DISTANCE, check_atom_distances, make_sample, replace_probes, validate_atoms
 from rhograph.data.grid_neighbors import grid_points, grid_probe_graph
 from rhograph.data.neighbors import atom_graph, probe_graph
 from rhograph.data.probes import fixed_validation_probes, sample_grid_probes
 
 __all__ = [
+    "MIN_ATOM_DISTANCE",
     "atom_graph",
     "batch_to",
+    "check_atom_distances",
     "collate",
     "fixed_validation_probes",
     "grid_points",

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import ase
 import numpy as np
+from ase.data import chemical_symbols
 
 from rhograph import keys
-from rhograph.data.neighbors import atom_graph, check_structure, probe_graph
+from rhograph.data.neighbors import atom_graph, check_structure, lattice_shifts, probe_graph, squared_lengths
 from rhograph.errors import StructureError
 
 #: Largest atomic number with an embedding row (the embedding table has rows 0..118; 0 is unused).
 MAX_ATOMIC_NUMBER = 118
+#: Atoms closer than this (Å) to another atom or to a periodic image of any atom (itself included) are
+#: refused by :func:`make_sample`: no bond is that short (H₂: 0.74 Å), and models trained on real
+#: structures predict densities of ±10⁹ e/Å³ for such overlaps. A cell vector shorter than this, or a cell
+#: so skewed that lattice points come this close, is refused for the same reason.
+MIN_ATOM_DISTANCE = 0.5
 
 _ATOM_KEYS = (
     keys.ATOMIC_NUMBERS,
@@ -45,6 +51,49 @@ def validate_atoms(atoms: ase.Atoms) -> tuple[np.ndarray, np.ndarray, np.ndarray
         )
     positions, cell, pbc = check_structure(atoms.positions, atoms.cell.array, atoms.pbc)
     return numbers, positions, cell, pbc
+
+
+def check_atom_distances(
+    numbers: np.ndarray,
+    positions: np.ndarray,
+    cell: np.ndarray,
+    edges: np.ndarray,
+    offsets: np.ndarray,
+    *,
+    min_distance: float = MIN_ATOM_DISTANCE,
+) -> None:
+    """Refuse atoms closer than ``min_distance`` Å, periodic images included.
+
+    Args:
+        numbers, positions, cell: as returned by :func:`validate_atoms`.
+        edges, offsets: the atom graph (:func:`~rhograph.data.neighbors.atom_graph`) with a cutoff of at
+            least ``min_distance`` (every closer pair is one of its edges).
+
+    Raises:
+        StructureError: naming the closest pair (indices, elements, distance, image offset) and the formula.
+    """
+    if edges.shape[1] == 0:
+        return
+    d2 = squared_lengths(positions[edges[1]], positions[edges[0]], lattice_shifts(offsets, cell))
+    k = int(np.argmin(d2))
+    if d2[k] >= min_distance * min_distance:
+        return
+    sender, receiver = int(edges[0, k]), int(edges[1, k])
+    offset = offsets[k] if sender > receiver else -offsets[k]  # the image belongs to the larger index
+    i, j = sorted((sender, receiver))
+    symbols = chemical_symbols
+    formula = ase.Atoms(numbers=numbers).get_chemical_formula()
+    distance = float(np.sqrt(d2[k]))
+    shift = tuple(offset.tolist())
+    if i == j:
+        pair = f"atom {i} ({symbols[numbers[i]]}) is {distance:.3f} Å from its own periodic image {shift}"
+    else:
+        image = f" (atom {j} in the periodic image {shift})" if offset.any() else ""
+        pair = f"atoms {i} ({symbols[numbers[i]]}) and {j} ({symbols[numbers[j]]}) are {distance:.3f} Å apart{image}"
+    raise StructureError(
+        f"structure {formula}: {pair}; atoms closer than {min_distance} Å are refused (atoms on top of each other, "
+        "or a cell too small or too skewed for its atoms)"
+    )
 
 
 def _probe_arrays(
@@ -111,11 +160,16 @@ def make_sample(
         when given; local indices.
 
     Raises:
-        StructureError: invalid structure (see :func:`validate_atoms`).
+        StructureError: invalid structure (see :func:`validate_atoms`) or atoms closer than
+            :data:`MIN_ATOM_DISTANCE` (see :func:`check_atom_distances`).
         ValueError: malformed probes / density or a non-positive cutoff.
     """
     numbers, positions, cell, pbc = validate_atoms(atoms)
     edges, offsets = atom_graph(positions, cell, pbc, cutoff)
+    if cutoff >= MIN_ATOM_DISTANCE:
+        check_atom_distances(numbers, positions, cell, edges, offsets)
+    else:
+        check_atom_distances(numbers, positions, cell, *atom_graph(positions, cell, pbc, MIN_ATOM_DISTANCE))
     sample = {
         keys.ATOMIC_NUMBERS: numbers,
         keys.POSITIONS: positions,

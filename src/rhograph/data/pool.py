@@ -40,6 +40,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 from rhograph.data.collate import collate
 from rhograph.data.graph import make_sample
 from rhograph.data.probes import fixed_validation_probes, sample_grid_probes
+from rhograph.errors import StructureError
 from rhograph.io.density_grid import DensityGrid
 
 # Tags that keep the random streams of different purposes apart (numpy SeedSequence entropy words).
@@ -288,7 +289,11 @@ def draw_batch_samples(
     for index in chosen:
         target = targets[int(index)]
         positions, density = target.draw_probes(probes, rng)
-        samples.append(make_sample(target.atoms, probe_positions=positions, cutoff=cutoff, density=density))
+        try:
+            samples.append(make_sample(target.atoms, probe_positions=positions, cutoff=cutoff, density=density))
+        except StructureError as exc:  # name the file (e.g. atoms closer than MIN_ATOM_DISTANCE)
+            source = getattr(getattr(target, "grid", None), "source", None)
+            raise StructureError(f"{source}: {exc}" if source else str(exc)) from exc
     return samples
 
 

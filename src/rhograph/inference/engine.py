@@ -12,7 +12,9 @@ For one structure:
    gathers, products and sums into a few loops (identical values to float32 rounding; a one-off compilation
    of ~30-60 s, cached on disk by torch; on CPU faster than eager with one thread, not with several);
 5. with ``rank``/``world_size`` the chunks are dealt round-robin over processes and summed onto rank 0
-   (torch.distributed, any backend).
+   (torch.distributed, any backend);
+6. with an ensemble (:class:`~rhograph.models.ensemble.EnsembleModel`) the density is the member mean, and
+   ``uncertainty=True`` also returns the member standard deviation per grid point.
 
 Densities are in e/Å³; positions in Å.
 """
@@ -71,11 +73,13 @@ class GridPrediction:
         derived: requested derived fields, e.g. ``gradient`` (N1, N2, N3, 3) e/Å⁴,
             ``hessian_eigenvalues`` (N1, N2, N3, 3) e/Å⁵, ``iri`` (N1, N2, N3), ``dori`` (N1, N2, N3).
         stats: timings and counts.
+        std: (N1, N2, N3) float32 member standard deviation in e/Å³ (``uncertainty=True``), else ``None``.
     """
 
     values: np.ndarray
     derived: dict[str, np.ndarray] = field(default_factory=dict)
     stats: PredictionStats = field(default_factory=PredictionStats)
+    std: np.ndarray | None = None
 
 
 class GridPredictor:
@@ -110,6 +114,8 @@ class GridPredictor:
         self.chunk_size = chunk_size
         self.overlap = overlap
         self.progress = progress
+        if compile and not hasattr(model, "probe_model"):
+            raise ValueError(f"compile is not supported for a {type(model).__name__}; predict without compile")
         self.probe_forward = compiled_probe_decoder(model, self.device) if compile else None
 
     # ------------------------------------------------------------------ atoms
@@ -147,13 +153,16 @@ class GridPredictor:
         batch[keys.NUM_PROBES] = torch.tensor([len(positions)], dtype=torch.long, device=self.device)
         return batch
 
-    def _empty_probe_value(self, atom_batch, states) -> float:
-        """Density of a probe that no atom reaches (identical for all such probes)."""
+    def _empty_probe_value(self, atom_batch, states, uncertainty: bool = False) -> tuple[float, float]:
+        """Density (and member std) of a probe that no atom reaches (identical for all such probes)."""
         edges = np.zeros((2, 0), dtype=np.int64)
         offsets = np.zeros((0, 3))
         batch = self._probe_batch(atom_batch, np.zeros((1, 3)), edges, offsets)
         with torch.inference_mode():
-            return float(self.model.decode_probes(states, batch)[0])
+            if uncertainty:
+                mean, std = self.model.decode_probes_with_std(states, batch)
+                return float(mean[0]), float(std[0])
+            return float(self.model.decode_probes(states, batch)[0]), 0.0
 
     def _estimate_edges_per_probe(self, atoms: ase.Atoms, spec: GridSpec, rng: np.random.Generator) -> float:
         sample = np.sort(rng.choice(spec.num_points, size=min(spec.num_points, 2000), replace=False))
@@ -183,6 +192,7 @@ class GridPredictor:
         out: np.ndarray | None = None,
         rank: int = 0,
         world_size: int = 1,
+        uncertainty: bool = False,
     ) -> GridPrediction:
         """Predict ρ (and derived fields) at every point of ``spec``.
 
@@ -194,10 +204,17 @@ class GridPredictor:
                 grids too large for memory); filled in place.
             rank, world_size: split the chunks over processes of an initialised ``torch.distributed``
                 group; the full grid ends up on rank 0 (other ranks hold only their share).
+            uncertainty: also return the member standard deviation (``GridPrediction.std``); needs an
+                ensemble model (one with ``decode_probes_with_std``).
         """
         unknown = sorted(set(derived) - set(DERIVED_FIELDS))
         if unknown:
             raise ValueError(f"unknown derived field(s) {unknown}; choose from {list(DERIVED_FIELDS)}")
+        if uncertainty and not hasattr(self.model, "decode_probes_with_std"):
+            raise ValueError(
+                f"uncertainty needs an ensemble of models (a run folder of members or several checkpoints), "
+                f"got one {type(self.model).__name__}"
+            )
         t_start = time.perf_counter()
         stats = PredictionStats(num_points=spec.num_points)
         values = np.zeros(spec.num_points, dtype=np.float32) if out is None else out.reshape(-1)
@@ -210,10 +227,11 @@ class GridPredictor:
             )
             for name in derived
         }
+        std = np.zeros(spec.num_points, dtype=np.float32) if uncertainty else None
 
         t0 = time.perf_counter()
         atom_batch, states = self.encode(atoms)
-        empty_value = self._empty_probe_value(atom_batch, states)
+        empty_value, empty_std = self._empty_probe_value(atom_batch, states, uncertainty)
         stats.encode_time = time.perf_counter() - t0
 
         chunk = self.chunk_size
@@ -260,6 +278,8 @@ class GridPredictor:
                     derived_out,
                     empty_value,
                     stats,
+                    std,
+                    empty_std,
                 )
                 stats.model_time += time.perf_counter() - t_model
                 done += stop - start
@@ -273,9 +293,16 @@ class GridPredictor:
             _reduce_to_rank0(values, rank)
             for array in derived_out.values():
                 _reduce_to_rank0(array, rank)
+            if std is not None:
+                _reduce_to_rank0(std, rank)
         stats.total_time = time.perf_counter() - t_start
         shaped = {name: arr.reshape(*spec.shape, *arr.shape[1:]) for name, arr in derived_out.items()}
-        return GridPrediction(values=values.reshape(spec.shape), derived=shaped, stats=stats)
+        return GridPrediction(
+            values=values.reshape(spec.shape),
+            derived=shaped,
+            stats=stats,
+            std=None if std is None else std.reshape(spec.shape),
+        )
 
     def _decode_chunk(
         self,
@@ -290,8 +317,12 @@ class GridPredictor:
         derived_out,
         empty_value,
         stats,
+        std=None,
+        empty_std=0.0,
     ) -> None:
         if derived_out:
+            if std is not None:  # the derived path decodes the mean with autograd; the spread separately
+                self._decode_std(atom_batch, states, positions, edges, offsets, std[start:stop], empty_std)
             from rhograph.models.derived import derived_fields
 
             batch = self._probe_batch(atom_batch, positions, edges, offsets)
@@ -315,6 +346,8 @@ class GridPredictor:
         reached = np.zeros(stop - start, dtype=bool)
         reached[receivers] = True
         chunk_values = np.full(stop - start, empty_value, dtype=np.float32)
+        if std is not None:
+            std[start:stop] = empty_std
         if reached.any():
             if reached.all():
                 sub_positions, sub_edges = positions, edges
@@ -324,10 +357,28 @@ class GridPredictor:
                 sub_edges = np.stack([edges[0], new_index[receivers]])
             batch = self._probe_batch(atom_batch, sub_positions, sub_edges, offsets)
             with torch.inference_mode():
-                rho = self.model.decode_probes(states, batch, self.probe_forward)
+                if std is None:
+                    rho = self.model.decode_probes(states, batch, self.probe_forward)
+                else:
+                    rho, sigma = self.model.decode_probes_with_std(states, batch)
+                    std[start:stop][reached] = sigma.float().cpu().numpy()
             chunk_values[reached] = rho.float().cpu().numpy()
             stats.num_decoded += int(reached.sum())
         values[start:stop] = chunk_values
+
+    def _decode_std(self, atom_batch, states, positions, edges, offsets, out: np.ndarray, empty_std: float) -> None:
+        """Member standard deviation of one chunk into ``out`` (probes no atom reaches get ``empty_std``)."""
+        receivers = edges[1]
+        reached = np.zeros(len(positions), dtype=bool)
+        reached[receivers] = True
+        out[:] = empty_std
+        if not reached.any():
+            return
+        new_index = np.cumsum(reached) - 1
+        batch = self._probe_batch(atom_batch, positions[reached], np.stack([edges[0], new_index[receivers]]), offsets)
+        with torch.inference_mode():
+            _, sigma = self.model.decode_probes_with_std(states, batch)
+        out[reached] = sigma.float().cpu().numpy()
 
 
 _COMPILED: weakref.WeakKeyDictionary[torch.nn.Module, Callable[..., torch.Tensor]] = weakref.WeakKeyDictionary()

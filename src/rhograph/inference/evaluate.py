@@ -5,7 +5,10 @@ file and compared voxel by voxel:
 
 * ``nmae`` — ε_mae = ∫|ρ − ρ̂| dV / ∫|ρ| dV in percent (paper eq. 1),
 * ``mae`` / ``rmse`` — e/Å³ over the grid points,
-* electrons of reference and prediction, points, seconds.
+* electrons of reference and prediction, points, seconds;
+* with an ensemble model (a run folder of members, or several checkpoints): ``nmae_expected``, the ε_mae
+  the ensemble expects from its member spread (:func:`~rhograph.models.ensemble.expected_nmae`), next to
+  the actual ``nmae``; the summary adds their Pearson and Spearman correlation over the structures.
 
 Results: ``errors.csv`` (one row per structure, written after every structure so a killed run keeps its
 rows and ``resume`` skips them), ``summary.json`` (mean, median, p95, max, worst structures),
@@ -32,6 +35,8 @@ from rhograph.io.atomic import atomic_open
 log = logging.getLogger(__name__)
 
 COLUMNS = ("index", "name", "natoms", "points", "nmae", "mae", "rmse", "electrons_ref", "electrons_pred", "seconds")
+#: extra column of an ensemble's errors.csv: the expected ε_mae (percent) from the member spread
+EXPECTED_COLUMN = "nmae_expected"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,7 +105,8 @@ def evaluate_dataset(
     device: str | None = None,
     predict_options: PredictOptions | None = None,
 ) -> dict:
-    """Evaluate ``model`` on the density files of ``data`` (directory, .tar or .txt of tars).
+    """Evaluate ``model`` on the density files of ``data`` (directory, .tar or .txt of tars), or on a folder of
+    compact labels (``*.dm.npz``; each reference grid is rebuilt from its label on the grid it was made with).
 
     Returns:
         the summary dict also written to ``summary.json``.
@@ -109,12 +115,18 @@ def evaluate_dataset(
     from rhograph.data.splits import load_split
     from rhograph.io.dataset import DensityDataset
     from rhograph.io.formats import write_density
+    from rhograph.labels.compact import is_compact_folder
 
     options = options or EvaluateOptions()
     predict_options = predict_options or PredictOptions()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    dataset = DensityDataset(data)
+    if is_compact_folder(data):  # compact labels: each reference grid is rebuilt from its density matrix
+        from rhograph.labels.compact import CompactGrids
+
+        dataset = CompactGrids(data)
+    else:
+        dataset = DensityDataset(data)
     indices = list(range(len(dataset)))
     if options.split:
         split = load_split(options.split)
@@ -124,6 +136,12 @@ def evaluate_dataset(
         indices = indices[: options.limit]
     dev = device_of(device)
     loaded = model if isinstance(model, LoadedModel) else resolve_model(model, device=dev)
+    columns = COLUMNS
+    if loaded.is_ensemble:
+        from dataclasses import replace
+
+        predict_options = replace(predict_options, uncertainty=True)
+        columns = (*COLUMNS, EXPECTED_COLUMN)
 
     csv_path = out / "errors.csv"
     element_path = out / "element_integrals.csv"
@@ -155,6 +173,8 @@ def evaluate_dataset(
                 "seconds": seconds,
             }
         )
+        if loaded.is_ensemble:
+            rows[-1][EXPECTED_COLUMN] = pred.expected_nmae
         if options.decompose:
             from rhograph.analysis.decomposition import decompose_error
 
@@ -162,15 +182,17 @@ def evaluate_dataset(
             element_rows = [r for r in element_rows if int(r["index"]) != index]
             element_rows += [{"index": index, **vars(e)} for e in decomposition.elements.values()]
             _write_rows(element_path, element_rows, ELEMENT_COLUMNS)
-        _write_rows(csv_path, rows)
+        _write_rows(csv_path, rows, columns)
         elapsed = time.perf_counter() - t_start
         eta = elapsed / count * (len(todo) - count)
+        expected = f" (expected {rows[-1][EXPECTED_COLUMN]:.3f} %)" if loaded.is_ensemble else ""
         log.info(
-            "%d/%d %s: nmae %.3f %% (%.1f s; ETA %.0f s)",
+            "%d/%d %s: nmae %.3f %%%s (%.1f s; ETA %.0f s)",
             count,
             len(todo),
             dataset.names[index],
             float(rows[-1]["nmae"]),
+            expected,
             seconds,
             eta,
         )
@@ -179,6 +201,8 @@ def evaluate_dataset(
     names = [row["name"] for row in rows]
     summary = summarize(errors, names) if len(rows) else {"count": 0}
     summary["model"] = loaded.name
+    if loaded.is_ensemble and rows:
+        summary["uncertainty"] = _uncertainty_summary(rows)
     summary["data"] = str(data)
     if options.decompose and element_rows:
         pooled = _pooled_elements(element_rows)
@@ -201,4 +225,22 @@ def evaluate_dataset(
             write_density(out / f"{stem}.target.cube", reference)
             write_density(out / f"{stem}.prediction.cube", pred)
             write_density(out / f"{stem}.difference.cube", reference.with_values(pred.values - reference.values))
+            if "std" in pred.fields:
+                write_density(out / f"{stem}.std.cube", reference.with_values(pred.fields["std"]))
     return summary
+
+
+def _uncertainty_summary(rows: list[dict]) -> dict:
+    """Expected vs actual ε_mae over the structures of an ensemble evaluation (rows from errors.csv)."""
+    from rhograph.analysis.uncertainty import correlations
+
+    pairs = [(row.get(EXPECTED_COLUMN), row["nmae"]) for row in rows]
+    pairs = [(float(e), float(a)) for e, a in pairs if e not in (None, "")]
+    if not pairs:
+        return {"count": 0}
+    expected, actual = (np.array(v) for v in zip(*pairs, strict=True))
+    return {
+        "expected_nmae_mean": float(expected.mean()),
+        "actual_nmae_mean": float(actual.mean()),
+        **{f"{key}_per_structure": value for key, value in correlations(expected, actual).items()},
+    }

@@ -1,4 +1,5 @@
-"""Where a prediction's model comes from: the bundled default, a bundled name, a file or a DeepDFT folder.
+"""Where a prediction's model comes from: the bundled default, a bundled name, a file, a DeepDFT folder, or
+an ensemble (a training run folder holding ``member-N`` folders, or a list of any of the former).
 
 Bundled models live in the package folder ``rhograph/pretrained`` as ``<name>.pt`` (a rhograph checkpoint)
 with a model card ``<name>.json`` beside it (training data, steps, metrics, elements covered).
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -44,6 +46,11 @@ class LoadedModel:
         elements = self.card.get("elements")
         return None if elements is None else {int(z) for z in elements}
 
+    @property
+    def is_ensemble(self) -> bool:
+        """Whether the model is an :class:`~rhograph.models.ensemble.EnsembleModel` (mean and spread)."""
+        return hasattr(self.model, "decode_probes_with_std")
+
 
 def pretrained_dir() -> Path:
     """Folder of the bundled models inside the installed package."""
@@ -66,7 +73,7 @@ def _card_for(path: Path, checkpoint_metadata: dict[str, Any]) -> dict[str, Any]
 
 
 def resolve_model(
-    source: str | os.PathLike[str] | torch.nn.Module | None = None,
+    source: str | os.PathLike[str] | torch.nn.Module | Sequence[str | os.PathLike[str]] | None = None,
     *,
     device: torch.device | str = "cpu",
 ) -> LoadedModel:
@@ -74,7 +81,9 @@ def resolve_model(
 
     Args:
         source: ``None`` (the bundled default), a bundled model name, a rhograph checkpoint file, a released
-            DeepDFT model folder (``arguments.json`` + ``best_model.pth``), or a model object.
+            DeepDFT model folder (``arguments.json`` + ``best_model.pth``), a model object, or an ensemble:
+            a training run folder with ``member-0 … member-{K-1}`` (``rhograph train --ensemble K``) or a
+            list of two or more of the former (see :func:`resolve_ensemble`).
         device: where to put it.
 
     Raises:
@@ -82,7 +91,15 @@ def resolve_model(
     """
     if isinstance(source, torch.nn.Module):
         return LoadedModel(model=source.to(device).eval(), name=type(source).__name__)
+    if isinstance(source, list | tuple):
+        if len(source) == 1:
+            return resolve_model(source[0], device=device)
+        return resolve_ensemble(source, device=device)
     from rhograph.models.checkpoint import load_checkpoint, load_model
+    from rhograph.models.ensemble import is_ensemble_dir, member_checkpoints
+
+    if source is not None and is_ensemble_dir(source):
+        return resolve_ensemble(member_checkpoints(source), device=device, name=str(source))
 
     bundled = available_models()
     if source is None:
@@ -108,3 +125,39 @@ def resolve_model(
         metadata = dict(load_checkpoint(path).get("metadata") or {})
     card = _card_for(path, metadata) if path.is_file() else {}
     return LoadedModel(model=model, name=str(source), card=card)
+
+
+def resolve_ensemble(
+    sources: Sequence[str | os.PathLike[str]],
+    *,
+    device: torch.device | str = "cpu",
+    name: str | None = None,
+) -> LoadedModel:
+    """Load several models (each as :func:`resolve_model` would) as one
+    :class:`~rhograph.models.ensemble.EnsembleModel`.
+
+    The card is the first member's, with ``elements`` the elements every member saw (unknown if a member
+    records none), ``ensemble_size`` and ``members`` (the sources).
+
+    Raises:
+        CheckpointError: a member cannot be loaded, or the members' cutoffs differ.
+    """
+    from rhograph.models.ensemble import EnsembleModel
+
+    loaded = [resolve_model(source, device=device) for source in sources]
+    for member in loaded:
+        if member.is_ensemble:
+            raise CheckpointError(member.name, "is itself an ensemble; list the member checkpoints instead")
+    try:
+        model = EnsembleModel([m.model for m in loaded], names=[m.name for m in loaded])
+    except ValueError as exc:
+        raise CheckpointError(name or loaded[0].name, str(exc)) from exc
+    card: dict[str, Any] = dict(loaded[0].card)
+    element_sets = [m.elements for m in loaded]
+    if any(e is None for e in element_sets):
+        card.pop("elements", None)
+    else:
+        card["elements"] = sorted(set.intersection(*element_sets))  # type: ignore[arg-type]
+    card["ensemble_size"] = len(loaded)
+    card["members"] = [m.name for m in loaded]
+    return LoadedModel(model=model.to(device).eval(), name=name or ", ".join(m.name for m in loaded), card=card)

@@ -33,6 +33,14 @@ class UnseenElementWarning(UserWarning):
     """The structure holds an element the model was never trained on: its prediction is unreliable."""
 
 
+class ElectronCountWarning(UserWarning):
+    """∫ρ dV of a prediction is not finite, negative or far from the electron count the model implies."""
+
+
+#: Relative deviation of ∫ρ dV from :func:`expected_electrons` above which :func:`predict` warns.
+ELECTRON_COUNT_TOLERANCE = 0.10
+
+
 @dataclass(frozen=True, kw_only=True)
 class PredictOptions:
     """How to predict.
@@ -49,6 +57,9 @@ class PredictOptions:
             not with several threads; see docs/prediction.md.
         unseen_elements: ``error`` (default) or ``warn`` when the structure holds elements the model's card
             does not list.
+        uncertainty: with an ensemble model, also predict the member standard deviation per grid point (the
+            field ``std`` of the result, written as ``<name>.std.<ext>``) and the expected ε_mae
+            (:func:`~rhograph.models.ensemble.expected_nmae`).
     """
 
     grid_step: float = 0.1
@@ -59,6 +70,7 @@ class PredictOptions:
     chunk_size: int | None = None
     compile: bool = False
     unseen_elements: str = "error"
+    uncertainty: bool = False
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.derived) - set(DERIVED_FIELDS))
@@ -97,7 +109,7 @@ def device_of(name: str | torch.device | None) -> torch.device:
 
 def predict(
     atoms: ase.Atoms,
-    model: str | os.PathLike[str] | torch.nn.Module | LoadedModel | None = None,
+    model: str | os.PathLike[str] | torch.nn.Module | LoadedModel | list[str | os.PathLike[str]] | None = None,
     *,
     like: DensityGrid | None = None,
     options: PredictOptions | None = None,
@@ -114,7 +126,8 @@ def predict(
     Args:
         atoms: the structure (Å). Molecules (no periodicity) are centred in a box with ``vacuum``.
         model: ``None`` for the bundled default, a bundled name, a checkpoint path, a DeepDFT folder, a
-            model, or an already loaded :class:`LoadedModel` (reuse it for many structures).
+            model, or an already loaded :class:`LoadedModel` (reuse it for many structures); an ensemble run
+            folder or a list of models predicts the ensemble mean (see ``uncertainty``).
         like: predict on exactly this reference grid.
         options: :class:`PredictOptions`; keyword overrides (``grid_step=0.2``...) are applied on top.
         device: ``auto`` (default), ``cpu``, ``cuda``, ``cuda:1``.
@@ -124,7 +137,9 @@ def predict(
 
     Returns:
         DensityGrid (values e/Å³) whose ``fields`` hold the requested derived fields, and whose attribute
-        ``stats`` (:class:`PredictionStats`) reports timings.
+        ``stats`` (:class:`PredictionStats`) reports timings. With ``uncertainty=True`` (an ensemble model:
+        the values are the member mean) ``fields["std"]`` holds the member standard deviation (e/Å³) and the
+        attribute ``expected_nmae`` the expected ε_mae in percent; otherwise ``expected_nmae`` is ``None``.
     """
     options = options or PredictOptions()
     if option_overrides:
@@ -141,17 +156,58 @@ def predict(
     predictor = GridPredictor(
         loaded.model, device=dev, chunk_size=options.chunk_size, progress=progress, compile=options.compile
     )
-    result = predictor.predict_grid(atoms, spec, derived=options.derived, out=out, rank=rank, world_size=world_size)
+    try:
+        result = predictor.predict_grid(
+            atoms,
+            spec,
+            derived=options.derived,
+            out=out,
+            rank=rank,
+            world_size=world_size,
+            uncertainty=options.uncertainty,
+        )
+    except StructureError as exc:  # e.g. atoms closer than rhograph.data.MIN_ATOM_DISTANCE
+        raise StructureError(f"{source}: {exc}") from exc
+    fields = dict(result.derived)
+    expected = None
+    if result.std is not None:
+        from rhograph.models.ensemble import expected_nmae
+
+        fields["std"] = result.std
+        expected = expected_nmae(result.values, result.std)
     grid = DensityGrid(
         atoms=atoms,
         values=result.values,
         cell=spec.cell,
         origin=spec.origin,
-        fields=result.derived,
+        fields=fields,
         source=None,
     )
     grid.stats = result.stats  # type: ignore[attr-defined]
+    grid.expected_nmae = expected  # type: ignore[attr-defined]
+    if rank == 0:  # other ranks hold only their share of the grid
+        check_electron_count(grid, expected_electrons(atoms, loaded), source)
     return grid
+
+
+def check_electron_count(grid: DensityGrid, expected: float | None, source: str = "<atoms>") -> None:
+    """Warn (:class:`ElectronCountWarning`) when ∫ρ dV is not finite, negative, or off from ``expected`` (the
+    electron count of :func:`expected_electrons`, if known) by more than :data:`ELECTRON_COUNT_TOLERANCE`."""
+    electrons = grid.electrons
+    hint = (
+        "the prediction is not physical: check the structure (overlapping atoms, a degenerate or very skewed cell, "
+        "elements or geometries far from the training data) and the grid (vacuum, grid step)"
+    )
+    if not np.isfinite(electrons) or electrons < 0:
+        problem = f"∫ρ dV = {electrons:.4g} e"
+    elif expected is not None and expected > 0 and abs(electrons - expected) > ELECTRON_COUNT_TOLERANCE * expected:
+        problem = (
+            f"∫ρ dV = {electrons:.4g} e but the model's elements imply {expected:.4g} e "
+            f"({100 * (electrons - expected) / expected:+.1f} %)"
+        )
+    else:
+        return
+    warnings.warn(f"{source}: {problem}; {hint}", ElectronCountWarning, stacklevel=3)
 
 
 def _field_paths(path: Path, name: str, components: int) -> list[Path]:
@@ -226,8 +282,10 @@ def summary_line(name: str, grid: DensityGrid, expected: float | None) -> str:
     stats: PredictionStats = getattr(grid, "stats", PredictionStats())
     electrons = grid.electrons
     expect = f" (expected {expected:.3f}, {100 * (electrons - expected) / expected:+.2f} %)" if expected else ""
+    expected_nmae = getattr(grid, "expected_nmae", None)
+    uncertainty = f", expected ε_mae {expected_nmae:.3f} %" if expected_nmae is not None else ""
     return (
-        f"{name}: {grid.num_points:,} points {grid.shape}, ∫ρ dV = {electrons:.4f} e{expect}, "
+        f"{name}: {grid.num_points:,} points {grid.shape}, ∫ρ dV = {electrons:.4f} e{expect}{uncertainty}, "
         f"{stats.total_time:.2f} s, {stats.probes_per_second:,.0f} probes/s"
     )
 

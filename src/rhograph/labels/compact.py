@@ -352,3 +352,32 @@ class CompactSource:
 
     def __getitem__(self, index: int) -> CompactDensity:
         return CompactDensity.load(self.paths[index])
+
+
+def is_compact_folder(path: str | os.PathLike[str]) -> bool:
+    """``True`` for a directory that holds compact labels and no density grid files."""
+    from rhograph.io.dataset import DensityDataset
+
+    root = Path(path)
+    if not root.is_dir() or not any(p.name.endswith(COMPACT_SUFFIX) for p in root.iterdir()):
+        return False
+    try:
+        return len(DensityDataset(root)) == 0
+    except DensityFileError:
+        return True
+
+
+class CompactGrids:
+    """A folder of compact labels read as density grids: ``grids[i]`` is label ``i`` evaluated on its full
+    grid (the shape it was labelled with), for evaluation against predictions; ``names`` as in
+    :class:`~rhograph.io.dataset.DensityDataset`."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.source = CompactSource.from_path(path)
+        self.names = [Path(p).name for p in self.source.paths]
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, index: int) -> DensityGrid:
+        return self.source[index].to_grid()

@@ -174,24 +174,118 @@ def dataset_split(parts: dict[str, list[int]], dataset_indices: Sequence[int]) -
     return {part: [position[q] for q in parts[part] if q in position] for part in SPLIT_PARTS}
 
 
-def prepare_qm9(out_dir: str | os.PathLike[str], count: int, seed: int, *, validation: int | None = None,
-                test: int | None = None) -> tuple[list[NamedStructure], dict[str, Any]]:  # fmt: skip
+#: molecules of the first block of the growing order: the seed's original 100-molecule draw
+LEGACY_COUNT = 100
+#: share of fluorinated molecules after the first block (QM9 holds only 1.5 %; the models need more)
+FLUORINE_FRACTION = 0.1
+#: validation and test shares of molecules after the first block (by QM9 index, fixed forever)
+PART_FRACTIONS = {"validation": 0.1, "test": 0.1}
+
+
+def fluorinated_indices(folder: Path | None = None) -> set[int]:
+    """QM9 indices of the molecules that contain fluorine."""
+    folder = folder or qm9pack_data_dir()
+    csv.field_size_limit(1 << 28)
+    found = set()
+    for _path, index, line in _lines(folder):
+        if "'F'" in next(csv.reader([line]))[6]:
+            found.add(index)
+    return found
+
+
+def growing_order(available: Sequence[int], fluorinated: set[int], seed: int, count: int) -> list[int]:
+    """The first ``count`` QM9 indices of the seed's growing order (a prefix of every longer order).
+
+    The order starts with the seed's original draw of :data:`LEGACY_COUNT` molecules (:func:`choose_subset`,
+    shuffled with the seed), so that labels made before the order existed stay part of it. After that block,
+    molecules come from two seeded permutations, fluorinated and not, interleaved so that every tenth molecule
+    (:data:`FLUORINE_FRACTION`) holds fluorine while any are left. Extending a set = asking for a larger
+    ``count`` with the same seed: the molecules already there come first, unchanged.
+    """
+    if not 1 <= count <= len(available):
+        raise ValueError(f"count must be in [1, {len(available)}], got {count}")
+    legacy = choose_subset(available, min(LEGACY_COUNT, len(available)), seed)
+    legacy = [legacy[i] for i in np.random.default_rng([seed, 0x0D3]).permutation(len(legacy))]
+    if count <= len(legacy):
+        return legacy[:count]
+    taken = set(legacy)
+    rest = np.asarray(sorted(set(available) - taken), dtype=np.int64)
+    is_f = np.fromiter((int(i) in fluorinated for i in rest), dtype=bool, count=len(rest))
+    streams = {
+        True: np.random.default_rng([seed, 0xF]).permutation(rest[is_f]),
+        False: np.random.default_rng([seed, 0x0]).permutation(rest[~is_f]),
+    }
+    used = {True: 0, False: 0}
+    order = list(legacy)
+    for position in range(count - len(order)):
+        due = int((position + 1) * FLUORINE_FRACTION) > int(position * FLUORINE_FRACTION)
+        stream = due if used[due] < len(streams[due]) else not due
+        order.append(int(streams[stream][used[stream]]))
+        used[stream] += 1
+    return order
+
+
+def growing_parts(order: Sequence[int], seed: int) -> dict[str, list[int]]:
+    """Train/validation/test of a growing set, fixed per molecule so a set can grow without reshuffling.
+
+    The first block keeps the split of the original draw (10 validation, 10 test); every later molecule's part
+    is a function of its QM9 index and the seed alone (:data:`PART_FRACTIONS`).
+    """
+    legacy = sorted(order[:LEGACY_COUNT])
+    if len(order) < LEGACY_COUNT:
+        full = choose_subset(qm9_indices(), LEGACY_COUNT, seed)
+        parts = assign_parts(full, seed, 10, 10)
+        parts = {part: [q for q in values if q in set(legacy)] for part, values in parts.items()}
+    else:
+        parts = assign_parts(legacy, seed, 10, 10)
+    for index in order[LEGACY_COUNT:]:
+        u = np.random.default_rng([seed, 0x5B1, int(index)]).random()
+        if u < PART_FRACTIONS["test"]:
+            parts["test"].append(int(index))
+        elif u < PART_FRACTIONS["test"] + PART_FRACTIONS["validation"]:
+            parts["validation"].append(int(index))
+        else:
+            parts["train"].append(int(index))
+    return {part: sorted(values) for part, values in parts.items()}
+
+
+def prepare_qm9(
+    out_dir: str | os.PathLike[str],
+    count: int,
+    seed: int,
+    *,
+    validation: int | None = None,
+    test: int | None = None,
+    growing: bool = False,
+) -> tuple[list[NamedStructure], dict[str, Any]]:
     """Choose the subset, write ``structures/<name>.xyz`` and ``qm9_subset.json``; return the structures.
 
+    Args:
+        growing: take the first ``count`` molecules of :func:`growing_order` (extendable, fluorine-enriched,
+            split fixed per molecule by :func:`growing_parts`) instead of an independent draw of ``count``.
+
     Returns:
-        the structures to label (named ``qm9_<index>``) and the subset description (seed, indices, parts).
+        the structures to label (named ``qm9_<index>``, in labelling order) and the subset description
+        (seed, indices, parts).
     """
     import ase.io
 
     folder = qm9pack_data_dir()
-    indices = choose_subset(qm9_indices(folder), count, seed)
-    default_val, default_test = default_part_sizes(count)
-    parts = assign_parts(
-        indices,
-        seed,
-        default_val if validation is None else validation,
-        default_test if test is None else test,
-    )
+    if growing:
+        if validation is not None or test is not None:
+            raise ValueError("a growing set fixes the split per molecule: --validation/--test do not apply")
+        order = growing_order(qm9_indices(folder), fluorinated_indices(folder), seed, count)
+        parts = growing_parts(order, seed)
+        indices = order
+    else:
+        indices = choose_subset(qm9_indices(folder), count, seed)
+        default_val, default_test = default_part_sizes(count)
+        parts = assign_parts(
+            indices,
+            seed,
+            default_val if validation is None else validation,
+            default_test if test is None else test,
+        )
     molecules = read_qm9(indices, folder)
     out = Path(out_dir)
     structures = []
@@ -203,12 +297,76 @@ def prepare_qm9(out_dir: str | os.PathLike[str], count: int, seed: int, *, valid
         structures.append(NamedStructure(name=molecule.name, atoms=molecule.atoms, source=os.fspath(path)))
     subset = {
         "source": "qm9pack (QM9 geometries, B3LYP/6-31G(2df,p))",
+        "scheme": "growing" if growing else "draw",
         "count": count,
         "seed": seed,
-        "qm9_indices": indices,
+        "qm9_indices": sorted(indices),
         "parts": parts,
     }
+    if growing:
+        subset["order"] = list(indices)
+        subset["fluorine_fraction"] = FLUORINE_FRACTION
+        subset["part_fractions"] = PART_FRACTIONS
     with atomic_open(out / "qm9_subset.json", "w") as fh:
         json.dump(subset, fh, indent=1)
         fh.write("\n")
     return structures, subset
+
+
+def snapshot_labelled(
+    set_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], count: int | None = None
+) -> Path:
+    """A dataset folder of the first ``count`` labelled molecules of a QM9 set (all if ``None``), in set order.
+
+    A set that is still being labelled (``rhograph data qm9`` writes ``split.json`` only when it finishes)
+    can be trained on this way: ``out_dir/densities`` holds links to the finished labels and a manifest of
+    just those, and ``out_dir/split.json`` their parts from ``qm9_subset.json`` (fixed per molecule).
+    With ``out_dir = set_dir`` (and ``count=None``) it only rewrites the set's own ``split.json`` for the
+    labels finished so far.
+
+    Returns:
+        ``out_dir``.
+
+    Raises:
+        DensityFileError: the set has no ``qm9_subset.json`` or manifest, or fewer than ``count`` labels.
+    """
+    from rhograph.data.splits import Split, save_split
+
+    root, out = Path(set_dir), Path(out_dir)
+    subset_path, manifest_path = root / "qm9_subset.json", root / "densities" / "manifest.json"
+    for path in (subset_path, manifest_path):
+        if not path.is_file():
+            raise DensityFileError(path, "missing: not a QM9 set made by `rhograph data qm9`")
+    subset = json.loads(subset_path.read_text(encoding="utf-8"))
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    order = subset.get("order") or subset["qm9_indices"]
+    done = {
+        name: entry
+        for name, entry in manifest["structures"].items()
+        if entry.get("status") == "done" and all((root / "densities" / f).is_file() for f in entry.get("files", []))
+    }
+    chosen = [q for q in order if qm9_name(q) in done]
+    if count is not None:
+        if len(chosen) < count:
+            raise DensityFileError(root, f"holds {len(chosen)} finished labels, fewer than the {count} asked for")
+        chosen = chosen[:count]
+    in_place = out.resolve() == root.resolve()
+    if in_place and count is not None:
+        raise ValueError("a set's own split.json covers all its finished labels: count must be None in place")
+    densities = out / "densities"
+    densities.mkdir(parents=True, exist_ok=True)
+    for q in chosen if not in_place else ():
+        for file in done[qm9_name(q)]["files"]:
+            link = densities / file
+            if not link.exists():
+                link.symlink_to((root / "densities" / file).resolve())
+    if not in_place:  # never rewrite the manifest of a set (a labelling run may be writing it)
+        kept = {qm9_name(q): done[qm9_name(q)] for q in chosen}
+        with atomic_open(densities / "manifest.json", "w") as fh:
+            json.dump({**manifest, "structures": kept}, fh, indent=1)
+    parts = dataset_split(subset["parts"], sorted(chosen))
+    save_split(Split(**{part: tuple(parts[part]) for part in SPLIT_PARTS}), out / "split.json")
+    if not in_place:
+        with atomic_open(out / "qm9_subset.json", "w") as fh:
+            json.dump(subset, fh, indent=1)
+    return out

@@ -26,13 +26,15 @@ from rhograph.errors import CheckpointError
 from rhograph.io.atomic import atomic_path
 from rhograph.models.config import ModelConfig
 from rhograph.models.density_model import DensityModel
+from rhograph.models.registry import get_architecture
 
 log = logging.getLogger(__name__)
 
 #: value of the ``format`` field
 FORMAT_NAME = "rhograph-density-model"
-#: newest checkpoint layout this version writes and reads
-FORMAT_VERSION = 1
+#: newest checkpoint layout this version writes and reads (2: model options ``nonnegative`` and ``baseline``
+#: in the model config; version-1 models had neither)
+FORMAT_VERSION = 2
 _RESERVED = ("format", "format_version", "rhograph_version", "model_config", "state_dict", "extra")
 
 
@@ -246,8 +248,18 @@ def model_from_checkpoint(checkpoint: Mapping[str, Any], path: str | os.PathLike
     Raises:
         CheckpointError: invalid model config or weights that do not fit it.
     """
+    fields = dict(checkpoint["model_config"])
+    if checkpoint.get("format_version", FORMAT_VERSION) < 2:
+        # format 1 predates the clamp (those models never had it) and stored the sinc and Gaussian fields of
+        # both DeepDFT architectures in every config
+        fields.setdefault("nonnegative", False)
+        try:
+            for legacy in get_architecture(str(fields.get("architecture"))).ignored_legacy_fields:
+                fields.pop(legacy, None)
+        except ValueError as exc:
+            raise CheckpointError(path, f"has an invalid model config: {exc}") from exc
     try:
-        config = ModelConfig.from_dict(dict(checkpoint["model_config"]), where="model_config")
+        config = ModelConfig.from_dict(fields, where="model_config")
     except (TypeError, ValueError) as exc:
         raise CheckpointError(path, f"has an invalid model config: {exc}") from exc
     model = DensityModel(config)

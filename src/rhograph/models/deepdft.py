@@ -164,6 +164,7 @@ def load_deepdft_folder(path: str | os.PathLike[str]) -> DeepDFTFolder:
 
     fields: dict[str, Any] = {
         "architecture": architecture,
+        "nonnegative": False,  # the released models, exactly
         "num_interactions": num_interactions,
         "hidden_size": node_size,
         "cutoff": cutoff,
@@ -187,7 +188,7 @@ def load_deepdft_folder(path: str | os.PathLike[str]) -> DeepDFTFolder:
             )
         fields["gaussian_step"] = RELEASED_GAUSSIAN_STEP
     try:
-        config = ModelConfig(**fields)
+        config = ModelConfig.from_dict(fields)
     except ValueError as exc:
         raise CheckpointError(arguments_path, f"describes an invalid model: {exc}") from exc
     model = DensityModel(config)

@@ -1,4 +1,5 @@
-"""The DeepDFT density model: an atom encoder and a probe decoder over flat graph batches.
+"""The density model: a registered architecture's atom encoder and probe decoder over flat graph batches,
+with the optional atomic-density baseline and non-negativity clamp that every architecture shares.
 
 ``encode_atoms`` runs the atom message passing once and returns the per-layer atom states;
 ``decode_probes`` predicts the density at any number of probe chunks from those states (it needs only the
@@ -8,49 +9,19 @@ atom positions and cells of the batch, not the atom edges). ``forward`` does bot
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
 from rhograph import keys
 from rhograph.models.config import ModelConfig
-from rhograph.models.painn import PaiNNAtomModel, PaiNNProbeModel
-from rhograph.models.schnet import SchNetAtomModel, SchNetProbeModel
+from rhograph.models.registry import get_architecture
+from rhograph.models.states import AtomStates
+from rhograph.nn.atomic_density import AtomicDensity
 from rhograph.nn.geometry import edge_vectors
 
-
-@dataclass
-class AtomStates:
-    """Per-layer atom states of one batch (output of :meth:`DensityModel.encode_atoms`).
-
-    Attributes:
-        scalar: ``T`` scalar states ``(num_atoms, F)``, after atom layers 1..T.
-        vector: ``T`` vector states ``(num_atoms, 3, F)`` (equivariant model) or ``None``.
-        sender_features: per-atom factors of the probe messages of every probe layer (computed from the
-            states once so that decoding a probe chunk costs only per-edge and per-probe work):
-            ``(num_atoms, 2F)`` (invariant) or ``(num_atoms, 3F)`` (equivariant) per layer.
-    """
-
-    scalar: list[torch.Tensor]
-    vector: list[torch.Tensor] | None
-    sender_features: list[torch.Tensor]
-
-    def apply(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> AtomStates:
-        """A new ``AtomStates`` with ``fn`` applied to every tensor."""
-        return AtomStates(
-            scalar=[fn(t) for t in self.scalar],
-            vector=None if self.vector is None else [fn(t) for t in self.vector],
-            sender_features=[fn(t) for t in self.sender_features],
-        )
-
-    def to(self, device: torch.device | str) -> AtomStates:
-        """The states on ``device``."""
-        return self.apply(lambda t: t.to(device))
-
-    def detach(self) -> AtomStates:
-        """The states cut from the autograd graph."""
-        return self.apply(torch.Tensor.detach)
+__all__ = ["AtomStates", "DensityModel"]
 
 
 class DensityModel(nn.Module):
@@ -59,7 +30,9 @@ class DensityModel(nn.Module):
     Atom states ``h^t`` (t = 1..T) come from message passing on the atom graph; probe ``p`` receives
     messages from the atoms within the cutoff in ``T`` gated layers (layer ``t`` reads ``h^t``), and a
     readout MLP maps its final scalar state to ``ρ(p)`` in e/Å³. See :mod:`rhograph.models.schnet` and
-    :mod:`rhograph.models.painn` for the equations. Edge vectors and lengths are recomputed from the
+    :mod:`rhograph.models.painn` for the equations and :mod:`rhograph.models.registry` for the interface.
+    With a baseline, ``ρ(p) = Σ_j ρ_{Z_j}(|r_p − r_j|) + network(p)``; with ``nonnegative``, ``ρ`` is
+    clamped at zero. Edge vectors and lengths are recomputed from the
     positions, image offsets and cells, so ``ρ`` is differentiable with respect to the probe positions.
 
     Args:
@@ -80,20 +53,24 @@ class DensityModel(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
-        args = (config.num_interactions, config.hidden_size, config.cutoff)
-        self.atom_model: SchNetAtomModel | PaiNNAtomModel
-        self.probe_model: SchNetProbeModel | PaiNNProbeModel
-        if config.architecture == "schnet":
-            self.atom_model = SchNetAtomModel(*args, config.gaussian_step)
-            self.probe_model = SchNetProbeModel(*args, config.gaussian_step)
-        else:
-            self.atom_model = PaiNNAtomModel(*args, config.num_basis)
-            self.probe_model = PaiNNProbeModel(*args, config.num_basis)
+        spec = get_architecture(config.architecture)
+        self.atom_model = spec.encoder(config.encoder)
+        self.probe_model = spec.decoder(config.encoder)
+        self.baseline: AtomicDensity | None = None
+        if config.baseline is not None:
+            self.baseline = AtomicDensity(config.baseline.elements, config.baseline.num_points, config.cutoff)
+
+    def set_baseline_tables(self, radii: np.ndarray, values: np.ndarray) -> None:
+        """Fit the atomic-density baseline to radial tables ``values (elements, radii)`` in e/Å³ (see
+        :meth:`~rhograph.nn.atomic_density.AtomicDensity.set_tables`)."""
+        if self.baseline is None:
+            raise ValueError("this model has no atomic-density baseline (config.baseline is None)")
+        self.baseline.set_tables(radii, values)
 
     @property
     def dtype(self) -> torch.dtype:
         """Floating-point dtype of the parameters."""
-        return self.atom_model.atom_embeddings.weight.dtype
+        return next(self.parameters()).dtype
 
     def encode_atoms(self, batch: dict[str, torch.Tensor]) -> AtomStates:
         """Atom states after each atom layer (and the per-atom factors of the probe messages)."""
@@ -101,23 +78,26 @@ class DensityModel(nn.Module):
         positions = batch[keys.POSITIONS].to(dtype)
         cell = batch[keys.CELL]
         edges = batch[keys.ATOM_EDGES]
+        if self.baseline is not None:
+            self.baseline.check_species(batch[keys.ATOMIC_NUMBERS])
         structure = batch[keys.ATOM_BATCH].index_select(0, edges[1]) if cell.shape[0] > 1 else None
         vectors = edge_vectors(positions, positions, edges, batch[keys.ATOM_EDGE_OFFSETS], cell, structure)
-        if isinstance(self.atom_model, SchNetAtomModel):
-            assert isinstance(self.probe_model, SchNetProbeModel)
-            scalar = self.atom_model(batch[keys.ATOMIC_NUMBERS], vectors, edges)
-            return AtomStates(scalar=scalar, vector=None, sender_features=self.probe_model.sender_features(scalar))
-        assert isinstance(self.probe_model, PaiNNProbeModel)
-        scalar, vector = self.atom_model(batch[keys.ATOMIC_NUMBERS], vectors, edges)
-        return AtomStates(scalar=scalar, vector=vector, sender_features=self.probe_model.sender_features(scalar))
+        states = self.atom_model.encode(batch[keys.ATOMIC_NUMBERS], vectors, edges)
+        return self.probe_model.prepare(states)
 
     def decode_probes(
         self,
         atom_states: AtomStates,
         batch: dict[str, torch.Tensor],
         probe_forward: Callable[..., torch.Tensor] | None = None,
+        *,
+        raw: bool = False,
     ) -> torch.Tensor:
         """Density ``(num_probes,)`` in e/Å³ at ``batch[PROBE_POSITIONS]`` (atom edges are not needed).
+
+        ``ρ = max(ρ_atoms + network, 0)`` (the baseline and the clamp where the config has them); ``raw=True``
+        skips the clamp (the training loss reads the raw output, so that negative predictions still get a
+        gradient).
 
         ``probe_forward`` replaces ``self.probe_model`` as the decoder callable (same arguments), e.g. a
         ``torch.compile``-d copy of it (see :class:`~rhograph.inference.engine.GridPredictor`).
@@ -142,14 +122,22 @@ class DensityModel(nn.Module):
             or torch.compiler.is_compiling()
             or num_probes < 2
         ):
-            return self._decode(atom_states, vectors, edges, num_probes, probe_forward)
-        parts = []
-        for start, stop, edge_index in _probe_blocks(edges[1], num_probes, self.cpu_edge_block):
-            block_edges = edges.index_select(1, edge_index)
-            block_edges = torch.stack((block_edges[0], block_edges[1] - start))
-            block_vectors = vectors.index_select(0, edge_index)
-            parts.append(self._decode(atom_states, block_vectors, block_edges, stop - start, probe_forward))
-        return torch.cat(parts)
+            rho = self._decode(atom_states, vectors, edges, num_probes, probe_forward, batch[keys.ATOMIC_NUMBERS])
+        else:
+            parts = []
+            for start, stop, edge_index in _probe_blocks(edges[1], num_probes, self.cpu_edge_block):
+                block_edges = edges.index_select(1, edge_index)
+                block_edges = torch.stack((block_edges[0], block_edges[1] - start))
+                block_vectors = vectors.index_select(0, edge_index)
+                parts.append(
+                    self._decode(
+                        atom_states, block_vectors, block_edges, stop - start, probe_forward, batch[keys.ATOMIC_NUMBERS]
+                    )
+                )
+            rho = torch.cat(parts)
+        if self.config.nonnegative and not raw:
+            rho = torch.relu(rho)
+        return rho
 
     def _decode(
         self,
@@ -158,17 +146,18 @@ class DensityModel(nn.Module):
         edges: torch.Tensor,
         num_probes: int,
         probe_forward: Callable[..., torch.Tensor] | None,
+        atomic_numbers: torch.Tensor,
     ) -> torch.Tensor:
         decoder = self.probe_model if probe_forward is None else probe_forward
-        if isinstance(self.probe_model, SchNetProbeModel):
-            return decoder(atom_states.sender_features, vectors, edges, num_probes)
-        if atom_states.vector is None:
-            raise ValueError("atom states of an invariant model were given to an equivariant model")
-        return decoder(atom_states.sender_features, atom_states.vector, vectors, edges, num_probes)
+        rho = decoder(*self.probe_model.decoder_args(atom_states), vectors, edges, num_probes)
+        if self.baseline is not None:
+            distance = torch.linalg.vector_norm(vectors, dim=1)  # (num_edges,)
+            rho = rho + self.baseline(atomic_numbers, distance, edges, num_probes)
+        return rho
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    def forward(self, batch: dict[str, torch.Tensor], *, raw: bool = False) -> torch.Tensor:
         """``decode_probes(encode_atoms(batch), batch)``: density ``(num_probes,)`` in e/Å³."""
-        return self.decode_probes(self.encode_atoms(batch), batch)
+        return self.decode_probes(self.encode_atoms(batch), batch, raw=raw)
 
     def num_parameters(self) -> int:
         """Number of trainable parameters."""

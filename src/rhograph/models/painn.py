@@ -6,15 +6,38 @@ Parameter names equal those of the released checkpoints (``atom_model.interactio
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
-from rhograph.models.config import NUM_SPECIES
+from rhograph.models.architecture import Architecture, Preset
+from rhograph.models.config import NUM_SPECIES, EncoderConfig, check_int
+from rhograph.models.states import AtomStates
 from rhograph.nn.cutoff import CosineCutoff
 from rhograph.nn.mlp import two_layer_mlp
 from rhograph.nn.painn import PaiNNInteraction, PaiNNUpdate
 from rhograph.nn.probe import PaiNNProbeMessage
 from rhograph.nn.radial import SincBasis
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaiNNConfig(EncoderConfig):
+    """Config of the equivariant DeepDFT model.
+
+    Args:
+        num_interactions, hidden_size, cutoff: see :class:`~rhograph.models.config.EncoderConfig`.
+        num_basis: number of sinc radial basis functions (30 in the released code, 20 in the paper text).
+    """
+
+    num_basis: int = 30
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_int("num_basis", self.num_basis)
+
+    def describe(self) -> str:
+        return f"{super().describe()}, {self.num_basis} sinc functions"
 
 
 def edge_geometry(
@@ -68,6 +91,11 @@ class PaiNNAtomModel(nn.Module):
             vectors.append(vector)
         return scalars, vectors
 
+    def encode(self, atomic_numbers: torch.Tensor, edge_vectors: torch.Tensor, edges: torch.Tensor) -> AtomStates:
+        """The registry interface: :meth:`forward` as :class:`AtomStates` (scalar and vector states)."""
+        scalar, vector = self(atomic_numbers, edge_vectors, edges)
+        return AtomStates(scalar=scalar, vector=vector)
+
 
 class PaiNNProbeModel(nn.Module):
     """Probe decoder of the equivariant model: ``T`` gated probe layers (eqs. 8–9), updates and a readout.
@@ -101,6 +129,16 @@ class PaiNNProbeModel(nn.Module):
         """Per-atom message factors of every probe layer (computed once per structure)."""
         return [layer.sender_features(scalar) for layer, scalar in zip(self.message_layers, atom_scalars, strict=True)]
 
+    def prepare(self, states: AtomStates) -> AtomStates:
+        """The registry interface: the states with the sender features of every probe layer."""
+        return states.replace(sender_features=self.sender_features(states.scalar))
+
+    def decoder_args(self, states: AtomStates) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """The registry interface: the leading arguments of :meth:`forward`."""
+        if states.vector is None:
+            raise ValueError("atom states of an invariant model were given to an equivariant model")
+        return states.sender_features, states.vector
+
     def forward(
         self,
         sender_features: list[torch.Tensor],
@@ -120,3 +158,39 @@ class PaiNNProbeModel(nn.Module):
         if scalar is None:  # T = 0 is rejected by the config; keeps the type checker honest
             raise RuntimeError("the probe model has no layers")
         return self.readout_function(scalar).squeeze(1)
+
+
+def _encoder(config: PaiNNConfig) -> PaiNNAtomModel:
+    return PaiNNAtomModel(config.num_interactions, config.hidden_size, config.cutoff, config.num_basis)
+
+
+def _decoder(config: PaiNNConfig) -> PaiNNProbeModel:
+    return PaiNNProbeModel(config.num_interactions, config.hidden_size, config.cutoff, config.num_basis)
+
+
+ARCHITECTURE = Architecture(
+    name="painn",
+    config=PaiNNConfig,
+    encoder=_encoder,
+    decoder=_decoder,
+    summary="equivariant DeepDFT (PaiNN-like scalar and vector states)",
+    presets={
+        # T = 3, F = 128, 30 sinc functions (released code; the paper text says 20) → 1,487,233 parameters
+        "deepdft-painn": Preset(
+            "painn",
+            {"num_interactions": 3, "hidden_size": 128, "cutoff": 4.0},
+            nonnegative=False,
+            baseline=False,
+            summary="the paper's equivariant model, as released",
+        ),
+        "rhograph-painn": Preset(
+            "painn",
+            {"num_interactions": 3, "hidden_size": 128, "cutoff": 4.0},
+            nonnegative=True,
+            baseline=True,
+            summary="deepdft-painn + atomic-density baseline + ρ ≥ 0",
+        ),
+    },
+    ignored_legacy_fields=("gaussian_step",),
+    tiny={"num_interactions": 2, "hidden_size": 8, "cutoff": 3.0, "num_basis": 6},
+)

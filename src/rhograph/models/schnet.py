@@ -6,15 +6,40 @@ Parameter names equal those of the released checkpoints (``atom_model.interactio
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
-from rhograph.models.config import NUM_SPECIES
+from rhograph.models.architecture import Architecture, Preset
+from rhograph.models.config import NUM_SPECIES, EncoderConfig, check_number
+from rhograph.models.states import AtomStates
 from rhograph.nn.activations import ShiftedSoftplus
 from rhograph.nn.mlp import two_layer_mlp
 from rhograph.nn.probe import gate_mlp, gated_update
 from rhograph.nn.radial import GaussianBasis
 from rhograph.nn.schnet import SchNetInteraction, SchNetMessageSum, two_layer_ssp
+
+
+@dataclass(frozen=True, kw_only=True)
+class SchNetConfig(EncoderConfig):
+    """Config of the invariant DeepDFT model.
+
+    Args:
+        num_interactions, hidden_size, cutoff: see :class:`~rhograph.models.config.EncoderConfig`.
+        gaussian_step: spacing and width in Å of the Gaussian distance expansion.
+    """
+
+    gaussian_step: float = 0.1
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_number("gaussian_step", self.gaussian_step)
+        if self.gaussian_step >= self.cutoff:
+            raise ValueError(f"gaussian_step={self.gaussian_step!r} must be smaller than cutoff={self.cutoff!r}")
+
+    def describe(self) -> str:
+        return f"{super().describe()}, Gaussian step {self.gaussian_step} Å"
 
 
 class SchNetAtomModel(nn.Module):
@@ -54,6 +79,10 @@ class SchNetAtomModel(nn.Module):
             state = interaction(state, edges, edge_basis, distance)
             states.append(state)
         return states
+
+    def encode(self, atomic_numbers: torch.Tensor, edge_vectors: torch.Tensor, edges: torch.Tensor) -> AtomStates:
+        """The registry interface: :meth:`forward` as :class:`AtomStates` (scalar states only)."""
+        return AtomStates(scalar=self(atomic_numbers, edge_vectors, edges))
 
 
 class SchNetProbeModel(nn.Module):
@@ -103,6 +132,14 @@ class SchNetProbeModel(nn.Module):
             for layer, state in zip(self.messagesum_layers, atom_states, strict=True)
         ]
 
+    def prepare(self, states: AtomStates) -> AtomStates:
+        """The registry interface: the states with the sender features of every probe layer."""
+        return states.replace(sender_features=self.sender_features(states.scalar))
+
+    def decoder_args(self, states: AtomStates) -> tuple[list[torch.Tensor]]:
+        """The registry interface: the leading arguments of :meth:`forward`."""
+        return (states.sender_features,)
+
     def forward(
         self,
         sender_features: list[torch.Tensor],
@@ -129,3 +166,39 @@ class SchNetProbeModel(nn.Module):
         if probe_state is None:  # T = 0 is rejected by the config; keeps the type checker honest
             raise RuntimeError("the probe model has no layers")
         return two_layer_ssp(self.readout_function, probe_state).squeeze(1)
+
+
+def _encoder(config: SchNetConfig) -> SchNetAtomModel:
+    return SchNetAtomModel(config.num_interactions, config.hidden_size, config.cutoff, config.gaussian_step)
+
+
+def _decoder(config: SchNetConfig) -> SchNetProbeModel:
+    return SchNetProbeModel(config.num_interactions, config.hidden_size, config.cutoff, config.gaussian_step)
+
+
+ARCHITECTURE = Architecture(
+    name="schnet",
+    config=SchNetConfig,
+    encoder=_encoder,
+    decoder=_decoder,
+    summary="invariant DeepDFT (SchNet-like messages, gated probe states)",
+    presets={
+        # T = 6, F = 128, cutoff 4 Å → 2,071,681 parameters: the released model, exactly
+        "deepdft-schnet": Preset(
+            "schnet",
+            {"num_interactions": 6, "hidden_size": 128, "cutoff": 4.0},
+            nonnegative=False,
+            baseline=False,
+            summary="the paper's invariant model, as released",
+        ),
+        "rhograph-schnet": Preset(
+            "schnet",
+            {"num_interactions": 6, "hidden_size": 128, "cutoff": 4.0},
+            nonnegative=True,
+            baseline=True,
+            summary="deepdft-schnet + atomic-density baseline + ρ ≥ 0",
+        ),
+    },
+    ignored_legacy_fields=("num_basis",),
+    tiny={"num_interactions": 2, "hidden_size": 8, "cutoff": 3.0, "gaussian_step": 0.25},
+)

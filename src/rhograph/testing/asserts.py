@@ -139,7 +139,7 @@ def assert_equivariant_vectors(
     gen = _rng(rng)
     states = encode(model, atoms)
     if states.vector is None:
-        raise ValueError(f"{model.config.preset} has no vector states to check")
+        raise ValueError(f"{model.config.describe()} has no vector states to check")
     matrices = [("rotation", random_rotation(gen))]
     if reflection:
         matrices.append(("reflection", random_reflection(gen)))

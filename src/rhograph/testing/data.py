@@ -18,12 +18,26 @@ from rhograph.io.density_grid import DensityGrid
 GAUSSIANS = {1: (0.4, 0.45), 6: (1.5, 0.55), 8: (2.5, 0.5)}
 
 
+#: Smallest distance (Å) between the atoms of a synthetic structure (periodic images included).
+_MIN_SEPARATION = 0.7
+
+
+def _min_image_distance(positions: np.ndarray, box: float) -> float:
+    """Smallest distance between two atoms of a cubic periodic cell of edge ``box`` (minimum image)."""
+    d = positions[:, None, :] - positions[None, :, :]
+    d -= box * np.round(d / box)
+    r = np.linalg.norm(d, axis=-1)
+    return float(r[~np.eye(len(positions), dtype=bool)].min())
+
+
 def synthetic_grid(rng: np.random.Generator, *, box: float = 4.0, points: int = 10) -> DensityGrid:
     """A random periodic structure and its Gaussian-sum density on a ``points³`` grid."""
     natoms = int(rng.integers(2, 5))
     numbers = rng.choice(list(GAUSSIANS), size=natoms)
     cell = np.eye(3) * box
     positions = rng.uniform(0.0, box, size=(natoms, 3))
+    while _min_image_distance(positions, box) < _MIN_SEPARATION:  # no overlapping atoms (see MIN_ATOM_DISTANCE)
+        positions = rng.uniform(0.0, box, size=(natoms, 3))
     atoms = ase.Atoms(numbers=numbers, positions=positions, cell=cell, pbc=True)
     frac = np.stack(np.meshgrid(*(np.arange(points) / points,) * 3, indexing="ij"), axis=-1).reshape(-1, 3)
     values = np.zeros(len(frac))

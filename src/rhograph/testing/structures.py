@@ -8,14 +8,23 @@ import ase
 import numpy as np
 import torch
 
+from rhograph.models.baseline import AtomicDensityTables, gaussian_tables
+from rhograph.models.config import ModelConfig
 from rhograph.models.density_model import DensityModel
-from rhograph.models.presets import build_model
+from rhograph.models.registry import ARCHITECTURES, PRESETS
 
-#: architecture of the tiny test models: T = 2, F = 8, cutoff 3 Å, 6 sinc functions / Gaussian step 0.25 Å
+#: config fields of the tiny test model of every preset and architecture (from the registry's ``tiny``)
 TINY_OVERRIDES: dict[str, dict[str, Any]] = {
-    "deepdft-schnet": {"num_interactions": 2, "hidden_size": 8, "cutoff": 3.0, "gaussian_step": 0.25},
-    "deepdft-painn": {"num_interactions": 2, "hidden_size": 8, "cutoff": 3.0, "num_basis": 6},
+    **{name: dict(ARCHITECTURES[p.architecture].tiny) for name, p in PRESETS.items()},
+    **{name: dict(spec.tiny) for name, spec in ARCHITECTURES.items()},
 }
+#: elements of the stand-in baseline of tiny models (every element the test structures use)
+TINY_BASELINE_ELEMENTS = tuple(range(1, 87))
+
+
+def tiny_baseline(cutoff: float) -> AtomicDensityTables:
+    """Gaussian stand-in free-atom tables for Z = 1..86 (:func:`~rhograph.models.baseline.gaussian_tables`)."""
+    return gaussian_tables(TINY_BASELINE_ELEMENTS, cutoff)
 
 
 def _rng(rng: np.random.Generator | int | None, stream: int = 0) -> np.random.Generator:
@@ -56,7 +65,10 @@ def small_periodic_cell(rng: np.random.Generator | int | None = 0) -> ase.Atoms:
     gen = _rng(rng, 3)
     cell = np.diag([3.4, 3.6, 3.8]) + gen.uniform(-0.6, 0.6, size=(3, 3)) * (1 - np.eye(3))
     frac = gen.uniform(0.0, 1.0, size=(3, 3))
-    return ase.Atoms(numbers=[3, 8, 28], scaled_positions=frac, cell=cell, pbc=True)
+    atoms = ase.Atoms(numbers=[3, 8, 28], scaled_positions=frac, cell=cell, pbc=True)
+    while atoms.get_all_distances(mic=True)[np.triu_indices(3, 1)].min() < 0.7:  # no overlapping atoms
+        atoms.set_scaled_positions(gen.uniform(0.0, 1.0, size=(3, 3)))
+    return atoms
 
 
 def random_probes(
@@ -72,21 +84,46 @@ def random_probes(
 
 
 def tiny_model(
-    preset: str = "deepdft-painn", *, seed: int = 0, dtype: torch.dtype = torch.float64, **overrides: Any
+    preset: str = "deepdft-painn",
+    *,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+    baseline: bool | None = None,
+    **overrides: Any,
 ) -> DensityModel:
     """A small randomly initialised model (see :data:`TINY_OVERRIDES`) for fast tests, in ``dtype``.
+
+    Args:
+        preset: a preset name (its options) or an architecture name (no baseline, ``nonnegative=False``
+            unless overridden).
+        baseline: add Gaussian stand-in baseline tables (default: if the preset has a baseline).
+        **overrides: config fields.
 
     The same ``seed`` gives the same weights; the global torch generator is left untouched.
 
     Biases and the ``U``/``V`` maps are re-drawn with larger spread than the default initialisation so
     that every path of the model (including vector features) visibly affects the output.
     """
-    fields = dict(TINY_OVERRIDES[preset])
+    if preset in PRESETS:
+        spec = PRESETS[preset]
+        fields: dict[str, Any] = {"architecture": spec.architecture, "nonnegative": spec.nonnegative}
+        with_baseline = spec.baseline if baseline is None else baseline
+    elif preset in ARCHITECTURES:
+        fields = {"architecture": preset, "nonnegative": False}
+        with_baseline = bool(baseline)
+    else:
+        raise ValueError(f"unknown preset or architecture {preset!r}; presets: {sorted(PRESETS)}")
+    fields.update(TINY_OVERRIDES[preset])
     fields.update(overrides)
+    tables = tiny_baseline(float(fields["cutoff"])) if with_baseline else None
+    if tables is not None:
+        fields["baseline"] = {"elements": list(tables.elements), "num_points": 201, "settings": dict(tables.settings)}
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):  # deterministic without touching the caller's generator
         torch.manual_seed(seed)
-        model = build_model(preset, **fields)
+        model = DensityModel(ModelConfig.from_dict(fields, where=f"tiny {preset}"))
+    if tables is not None:
+        model.set_baseline_tables(tables.radii, tables.values)
     with torch.no_grad():
         for name, param in model.named_parameters():
             if name.endswith("bias"):

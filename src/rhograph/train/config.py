@@ -13,7 +13,6 @@ from typing import Any
 
 from rhograph.config import check_choice, check_positive, from_mapping, load_yaml
 
-PRESETS = ("deepdft-schnet", "deepdft-painn")
 PBC_MODES = ("file", "none", "all")
 LOSSES = ("mse", "mae")
 PRECISIONS = ("fp32", "bf16", "fp16")
@@ -41,8 +40,13 @@ class TrainConfig:
         prefetch_factor: batches prefetched per worker.
 
     Model:
-        preset: ``deepdft-schnet`` or ``deepdft-painn``.
-        model: overrides of preset fields (e.g. ``{hidden_size: 16, num_interactions: 2}``).
+        preset: a preset of the model registry (``rhograph models`` lists them): ``rhograph-painn`` (default:
+            equivariant DeepDFT with an atomic-density baseline and ρ ≥ 0), ``deepdft-painn`` /
+            ``deepdft-schnet`` (the paper's models exactly), ...
+        model: overrides of preset fields (e.g. ``{hidden_size: 16, num_interactions: 2, nonnegative: false}``).
+        baseline: free-atom tables of the atomic baseline: ``auto`` (presets with a baseline: computed with
+            PySCF from the label settings in the dataset's ``manifest.json``), ``none`` (no baseline) or a
+            ``.npz`` of tables (``rhograph atom-densities``; also adds a baseline to a preset without one).
 
     Optimisation:
         loss: ``mse`` (the paper) or ``mae``, over probe densities in e/Å³.
@@ -60,6 +64,12 @@ class TrainConfig:
         compile: wrap the model in ``torch.compile`` (CUDA recommended).
         log_every: steps between progress lines and ``train_log.csv`` rows.
         tensorboard: also write TensorBoard logs when the ``tensorboard`` package is installed.
+
+    Ensembles and fine-tuning:
+        ensemble_size: train this many members (seeds ``seed``, ``seed + 1``, ...) one after the other in
+            ``RUN/member-0 … member-{K-1}``, on one shared split (see :mod:`rhograph.train.ensemble`).
+        init_from: start from the weights of this model (a checkpoint, a released DeepDFT folder or a bundled
+            model name); the optimiser and the step start fresh (see :mod:`rhograph.train.finetune`).
     """
 
     data: str = ""
@@ -77,8 +87,9 @@ class TrainConfig:
     num_workers: int = 4
     prefetch_factor: int = 4
 
-    preset: str = "deepdft-painn"
+    preset: str = "rhograph-painn"
     model: dict[str, Any] = field(default_factory=dict)
+    baseline: str = "auto"
 
     loss: str = "mse"
     lr: float = 1e-4
@@ -97,8 +108,17 @@ class TrainConfig:
     log_every: int = 100
     tensorboard: bool = True
 
+    ensemble_size: int = 1
+    init_from: str | None = None
+
     def __post_init__(self) -> None:
-        check_choice("preset", self.preset, PRESETS)
+        from rhograph.models.registry import PRESETS
+
+        check_choice("preset", self.preset, sorted(PRESETS))
+        if not isinstance(self.baseline, str) or not (
+            self.baseline in ("auto", "none") or self.baseline.endswith(".npz")
+        ):
+            raise ValueError(f"baseline={self.baseline!r} is not allowed; choose auto, none or a tables file .npz")
         check_choice("loss", self.loss, LOSSES)
         check_choice("pbc", self.pbc, PBC_MODES)
         check_choice("precision", self.precision, PRECISIONS)
@@ -132,6 +152,10 @@ class TrainConfig:
                 raise ValueError(f"{name} as a fraction must be < 1, got {value!r}; write a count as an integer")
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
             raise ValueError(f"device={self.device!r} is not allowed; choose auto, cpu, cuda or cuda:N")
+        if isinstance(self.ensemble_size, bool) or not isinstance(self.ensemble_size, int) or self.ensemble_size < 1:
+            raise ValueError(f"ensemble_size must be an integer >= 1, got {self.ensemble_size!r}")
+        if self.init_from is not None and (not isinstance(self.init_from, str) or not self.init_from.strip()):
+            raise ValueError(f"init_from must be a checkpoint path or bundled model name, got {self.init_from!r}")
 
     def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)

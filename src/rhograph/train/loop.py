@@ -28,11 +28,13 @@ from torch.utils.data import DataLoader
 
 from rhograph import keys
 from rhograph.data import batch_to
-from rhograph.data.pool import GridSource, ProbeBatchStream, StreamSpec, TargetSource
+from rhograph.data.pool import ProbeBatchStream, StreamSpec, TargetSource
 from rhograph.data.splits import Split
+from rhograph.keys import DEFAULT_CUTOFF
 from rhograph.models import build_model
 from rhograph.models.checkpoint import load_state_dict_checked
 from rhograph.models.compiling import compile_module
+from rhograph.models.registry import get_preset
 from rhograph.train import rundir
 from rhograph.train.checkpoints import (
     TrainingState,
@@ -51,6 +53,8 @@ from rhograph.train.distributed import (
     init_distributed,
     shutdown,
 )
+from rhograph.train.finetune import init_from_pretrained
+from rhograph.train.model_setup import baseline_tables, open_source
 from rhograph.train.runlog import Progress, RunLogs
 from rhograph.train.schedule import make_scheduler
 from rhograph.train.signals import StopRequest
@@ -130,7 +134,7 @@ class Trainer:
             raise ValueError(f"precision={config.precision!r} needs a CUDA device; use precision=fp32 on CPU")
         if source is None and not config.data:
             raise ValueError("no dataset: set TrainConfig.data (or pass a target source)")
-        self.source = source if source is not None else GridSource.from_path(config.data, pbc=config.pbc)
+        self.source = source if source is not None else open_source(config.data, pbc=config.pbc)
         split = (
             rundir.resolve_split(config, len(self.source), self.run_dir, resume=resume) if self.ctx.is_main else None
         )
@@ -139,7 +143,7 @@ class Trainer:
         self.split = shared
 
         torch.manual_seed(config.seed)
-        self.model = build_model(config.preset, **config.model).to(self.ctx.device)
+        self.model = self._build_model().to(self.ctx.device)
         self.cutoff = float(self.model.config.cutoff)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
         self.scheduler = make_scheduler(self.optimizer, config.lr_decay, config.lr_decay_steps)
@@ -158,9 +162,30 @@ class Trainer:
         self.resumed = resume
         if resume:
             self._load_last()
+        elif config.init_from is not None:  # fine-tuning: weights only; optimiser, schedule and step start fresh
+            self.elements.update(init_from_pretrained(self.model, config.init_from) or ())
         self.train_model = self._wrap_model()
 
     # ------------------------------------------------------------------ set-up
+    def _build_model(self) -> torch.nn.Module:
+        """The preset with its overrides and the atomic baseline the config asks for."""
+        cfg = self.config
+        preset = get_preset(cfg.preset)
+        wants_baseline = cfg.baseline not in ("none", "auto") or (cfg.baseline == "auto" and preset.baseline)
+        if not wants_baseline:
+            return build_model(cfg.preset, baseline=False, **cfg.model)
+        cutoff = float(cfg.model.get("cutoff", preset.fields.get("cutoff", DEFAULT_CUTOFF)))
+        tables = baseline_tables(cfg.baseline, cfg.data, self.run_dir, cutoff) if self.ctx.is_main else None
+        shared = broadcast_object(tables, self.ctx)
+        if shared is None:
+            log.warning(
+                "preset %s has an atomic baseline but %s holds no labelling manifest to compute it with: "
+                "training without a baseline (pass --set baseline=TABLES.npz to add one)",
+                cfg.preset,
+                cfg.data,
+            )
+        return build_model(cfg.preset, baseline=shared if shared is not None else False, **cfg.model)
+
     def _load_last(self) -> None:
         path = self.run_dir / rundir.LAST_NAME
         checkpoint, state = load_training_state(path)
@@ -221,7 +246,7 @@ class Trainer:
         """One gradient step on ``batch`` (on the device); returns the detached loss."""
         enabled = self.autocast_dtype is not None
         with torch.autocast(self.ctx.device.type, dtype=self.autocast_dtype, enabled=enabled):
-            pred = self.train_model(batch)
+            pred = self.train_model(batch, raw=True)  # the loss sees negative predictions before any clamp
         loss = self._loss(pred, batch[keys.DENSITY])
         # Elements seen in training are recorded in the checkpoints (model card: unseen-element checks).
         self.elements.update(int(z) for z in torch.unique(batch[keys.ATOMIC_NUMBERS]).tolist())
@@ -448,7 +473,12 @@ def train(
     """Train a model as configured, writing checkpoints and logs to ``run_dir``.
 
     Under ``torchrun`` every rank calls this; the process group is started and shut down here.
+    An ensemble (``config.ensemble_size > 1``) is trained by :func:`rhograph.train.ensemble.train_ensemble`.
     """
+    if config.ensemble_size != 1:
+        raise ValueError(
+            f"ensemble_size={config.ensemble_size}: train ensembles with rhograph.train.ensemble.train_ensemble"
+        )
     ctx = init_distributed(config.device)
     try:
         trainer = Trainer(config, run_dir, resume=resume, source=source, ctx=ctx, on_step=on_step)

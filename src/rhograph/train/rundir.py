@@ -11,12 +11,15 @@ Layout of ``RUN_DIR``::
     learning_curve.png validation error vs step
     tensorboard/       TensorBoard event files (if tensorboard is installed)
     train.log          the log lines of rank 0
+    train.lock         while a run is active: its process id, host and start time (see RunLock)
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
+import errno
+import fcntl
 import json
 import logging
 import os
@@ -30,6 +33,7 @@ from typing import Any
 import yaml
 
 from rhograph.data.splits import Split, load_split, random_split, save_split, train_subset
+from rhograph.errors import RunDirLockedError
 from rhograph.io.atomic import atomic_open
 from rhograph.train.config import TrainConfig, load_train_config
 
@@ -44,6 +48,7 @@ TRAIN_LOG_NAME = "train_log.csv"
 VAL_LOG_NAME = "val_log.csv"
 CURVE_NAME = "learning_curve.png"
 LOG_NAME = "train.log"
+LOCK_NAME = "train.lock"
 TENSORBOARD_DIR = "tensorboard"
 
 
@@ -64,6 +69,118 @@ def check_run_dir(run_dir: Path, *, resume: bool, create: bool) -> None:
         )
     if create:
         run_dir.mkdir(parents=True, exist_ok=True)
+
+
+class RunLock:
+    """Exclusive use of a run directory by one training process: ``RUN_DIR/train.lock``.
+
+    The file is locked with ``flock`` and holds the owner's process id, host and start time. The kernel
+    drops the lock when its process ends, however it ends (SIGKILL, a scheduler's time limit, a crash), so
+    a lock left by a dead process is taken over; :meth:`release` (a normal end, an exception, SIGTERM /
+    SIGINT through the training loop) also removes the file. Network file systems must support ``flock``
+    (NFSv4, Lustre and GPFS do); where it is not supported, a lock of a live process on the same host is
+    still detected from the recorded process id.
+
+    Args:
+        run_dir: an existing directory.
+    """
+
+    def __init__(self, run_dir: str | os.PathLike[str]) -> None:
+        self.path = Path(run_dir) / LOCK_NAME
+        self._fh: Any = None
+
+    @property
+    def held(self) -> bool:
+        return self._fh is not None
+
+    def acquire(self) -> RunLock:
+        """Take the lock or raise :class:`~rhograph.errors.RunDirLockedError` naming its holder."""
+        while self._fh is None:
+            fh = open(self.path, "a+", encoding="utf-8")  # held until release()
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                holder = _read_holder(fh)
+                if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES) or _alive_here(holder):
+                    fh.close()
+                    raise RunDirLockedError(
+                        f"{self.path.parent} is in use by another training run ({_describe(holder)}); wait for it "
+                        f"to finish or stop it, or train into another directory"
+                    ) from None
+                log.warning("cannot lock %s (%s); relying on the recorded process id", self.path, exc)
+            # The previous holder may have removed the file between our open and flock: retry on the new one.
+            try:
+                same = os.path.samestat(os.fstat(fh.fileno()), os.stat(self.path))
+            except FileNotFoundError:
+                same = False
+            if not same:
+                fh.close()
+                continue
+            previous = _read_holder(fh)
+            if previous:
+                log.warning("taking over the lock of %s from an ended run (%s)", self.path.parent, _describe(previous))
+            fh.seek(0)
+            fh.truncate()
+            json.dump(
+                {
+                    "pid": os.getpid(),
+                    "host": platform.node(),
+                    "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                },
+                fh,
+            )
+            fh.write("\n")
+            fh.flush()
+            self._fh = fh
+        return self
+
+    def release(self) -> None:
+        """Remove the lock file and drop the lock (no-op if not held)."""
+        fh, self._fh = self._fh, None
+        if fh is None:
+            return
+        try:
+            if os.path.samestat(os.fstat(fh.fileno()), os.stat(self.path)):
+                os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+        finally:
+            fh.close()
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
+def _read_holder(fh: Any) -> dict[str, Any]:
+    fh.seek(0)
+    try:
+        holder = json.loads(fh.read() or "{}")
+    except ValueError:
+        return {}
+    return holder if isinstance(holder, dict) else {}
+
+
+def _alive_here(holder: dict[str, Any]) -> bool:
+    """The holder is a live process of this host (where ``flock`` is not supported)."""
+    pid = holder.get("pid")
+    if holder.get("host") != platform.node() or not isinstance(pid, int) or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _describe(holder: dict[str, Any]) -> str:
+    if not holder:
+        return "holder unknown"
+    return f"process {holder.get('pid', '?')} on host {holder.get('host', '?')}, started {holder.get('started', '?')}"
 
 
 def resolve_split(config: TrainConfig, num_structures: int, run_dir: Path, *, resume: bool) -> Split:

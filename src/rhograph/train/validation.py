@@ -27,6 +27,7 @@ import torch
 from rhograph import keys
 from rhograph.data import batch_to, collate, make_sample
 from rhograph.data.pool import TargetSource
+from rhograph.errors import StructureError
 from rhograph.train.distributed import DistContext, all_reduce_sum
 
 log = logging.getLogger(__name__)
@@ -113,10 +114,14 @@ def evaluate(
     try:
         for start in range(0, len(items), structures_per_batch):
             chunk = items[start : start + structures_per_batch]
-            samples = [
-                make_sample(item.atoms, probe_positions=item.positions, cutoff=cutoff, density=item.density)
-                for item in chunk
-            ]
+            samples = []
+            for item in chunk:
+                try:
+                    samples.append(
+                        make_sample(item.atoms, probe_positions=item.positions, cutoff=cutoff, density=item.density)
+                    )
+                except StructureError as exc:
+                    raise StructureError(f"validation structure {item.index} of the dataset: {exc}") from exc
             batch = batch_to(collate(samples, dtype=dtype), ctx.device)
             with torch.autocast(ctx.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
                 pred = model(batch)
