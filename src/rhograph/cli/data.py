@@ -66,7 +66,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"rhograph data: error: {exc}", file=sys.stderr)
         return 2
     densities = out / "densities"
-    report = label_structures(structures, densities, config, workers=args.workers, threads=args.threads)
+    report = label_structures(
+        structures, densities, config, workers=args.workers, threads=args.threads, scheduler=args.scheduler
+    )
     print_report(report, densities)
     # Dataset order = sorted file names of the labelled molecules (qm9_<zero-padded index>).
     labelled = sorted(

@@ -65,6 +65,14 @@ def add_label_options(p: argparse.ArgumentParser) -> None:
     r = p.add_argument_group("resources")
     r.add_argument("--workers", type=int, default=None, help="parallel processes (default: all cores)")
     r.add_argument("--threads", type=int, default=None, help="threads per process (default: cores / workers)")
+    r.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run the calculations on Dask: 'local' (a local cluster of --workers processes) or a scheduler "
+        "address such as tcp://host:8786 (e.g. a dask-jobqueue SLURMCluster; the output folder must be on a file "
+        "system the workers share). Needs rhograph[dist]. Default: a local process pool",
+    )
 
 
 def config_from_args(args: argparse.Namespace):  # -> LabelConfig
@@ -130,6 +138,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"rhograph label: error: {exc}", file=sys.stderr)
         return 2
     structures = read_structures(args.structures)
-    report = label_structures(structures, args.out, config, workers=args.workers, threads=args.threads)
+    report = label_structures(
+        structures, args.out, config, workers=args.workers, threads=args.threads, scheduler=args.scheduler
+    )
     print_report(report, args.out)
     return 0 if report.ok else 1

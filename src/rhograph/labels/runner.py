@@ -216,9 +216,16 @@ def _thread_environment(threads: int) -> Iterator[None]:
 
 
 def _results(
-    tasks: list[tuple[str, ase.Atoms, str, LabelConfig, str | None]], workers: int, threads: int
+    tasks: list[tuple[str, ase.Atoms, str, LabelConfig, str | None]],
+    workers: int,
+    threads: int,
+    scheduler: str | None = None,
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Label the tasks, yielding ``(name, entry)`` as each finishes (in-process for one worker)."""
+    """Label the tasks, yielding ``(name, entry)`` as each finishes (in-process for one worker, a process pool
+    for several, or Dask workers with ``scheduler``)."""
+    if scheduler is not None:
+        yield from _dask_results(tasks, workers, threads, scheduler)
+        return
     if workers == 1:
         from pyscf import lib
 
@@ -243,6 +250,47 @@ def _results(
         pool.join()
 
 
+def _threaded_task(task: tuple[str, ase.Atoms, str, LabelConfig, str | None], threads: int) -> tuple[str, dict]:
+    """One task on a Dask worker, with ``threads`` OpenMP/BLAS threads for PySCF."""
+    from pyscf import lib
+
+    lib.num_threads(threads)
+    return _run_task(task)
+
+
+def _dask_results(
+    tasks: list[tuple[str, ase.Atoms, str, LabelConfig, str | None]], workers: int, threads: int, scheduler: str
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Label the tasks on a Dask cluster: ``scheduler="local"`` starts a local cluster of ``workers``
+    processes; any other value is the address of a running scheduler (e.g. one of dask-jobqueue's
+    ``SLURMCluster``). Each worker writes its structure's files (atomically) into the output directory, which
+    must be on a file system the workers share; this process records the manifest as results arrive, so an
+    interrupted run resumes like a local one."""
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError as exc:
+        raise ImportError("labelling on Dask needs dask.distributed: pip install 'rhograph[dist]'") from exc
+    cluster = None
+    if scheduler == "local":
+        with _thread_environment(threads):
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+            )
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    log.info("labelling on Dask: %s", client)
+    futures = [client.submit(_threaded_task, task, threads, key=f"label-{task[0]}", pure=False) for task in tasks]
+    try:
+        for future in as_completed(futures):
+            yield future.result()
+    finally:
+        client.cancel(futures)
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
 def label_structures(
     structures: Sequence[NamedStructure],
     out_dir: str | os.PathLike[str],
@@ -250,6 +298,7 @@ def label_structures(
     *,
     workers: int | None = None,
     threads: int | None = None,
+    scheduler: str | None = None,
 ) -> LabelReport:
     """Label structures into ``out_dir`` (resumable; see the module docstring).
 
@@ -259,6 +308,9 @@ def label_structures(
         config: label settings.
         workers: processes (default: as many as cores allow with ``threads`` each).
         threads: OpenMP/BLAS threads per process (default: cores // workers).
+        scheduler: run the calculations on Dask: ``"local"`` (a local cluster of ``workers`` processes) or
+            the address of a Dask scheduler (``tcp://host:8786``); see docs/labels.md. ``None``: a local
+            process pool.
 
     Raises:
         DensityFileError: ``out_dir`` was labelled before with other density settings.
@@ -291,7 +343,7 @@ def label_structures(
     )  # fmt: skip
     run_start = time.perf_counter()
     try:
-        _collect(manifest, report, _results(tasks, workers, threads), len(tasks), run_start)
+        _collect(manifest, report, _results(tasks, workers, threads, scheduler), len(tasks), run_start)
     finally:
         manifest.save()
     report.seconds = time.perf_counter() - start
