@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from tests.labels.conftest import H2, WATER, tiny_config
 
 
