@@ -137,3 +137,22 @@ def test_missing_paths_and_foreign_folders(tmp_path: Path) -> None:
     (tmp_path / "folder").mkdir()
     with pytest.raises(CheckpointError, match=r"arguments.json"):
         load_model(tmp_path / "folder")
+
+
+@pytest.mark.parametrize("preset", ["deepdft-schnet", "deepdft-painn"])
+def test_format_1_checkpoints_load_unchanged(tmp_path: Path, preset: str) -> None:
+    """Checkpoints written before the registry (format 1: a flat config with the sinc and Gaussian fields of
+    both architectures, no clamp, no baseline) load as the same model, without the clamp."""
+    model = tiny_model(preset, dtype=torch.float32, seed=5)
+    raw = torch.load(save_checkpoint(tmp_path / "new.pt", model), weights_only=True)
+    legacy_config = {
+        key: value for key, value in raw["model_config"].items() if key not in ("nonnegative", "baseline")
+    }
+    legacy_config.setdefault("num_basis", 30)
+    legacy_config.setdefault("gaussian_step", 0.1)
+    torch.save({**raw, "format_version": 1, "model_config": legacy_config}, tmp_path / "old.pt")
+    loaded = load_model(tmp_path / "old.pt")
+    assert loaded.config == model.config and not loaded.config.nonnegative and loaded.baseline is None
+    atoms = small_periodic_cell(3)
+    probes = random_probes(atoms, 6, 3)
+    np.testing.assert_array_equal(predict_density(loaded, atoms, probes), predict_density(model, atoms, probes))
