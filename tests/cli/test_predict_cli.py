@@ -100,6 +100,18 @@ def test_predict_refuses_unseen_element(tmp_path, checkpoint, capsys):
     assert not (tmp_path / "x.cube").exists()
 
 
+def test_predict_refuses_overlapping_atoms_in_one_line(tmp_path, checkpoint, capsys):
+    xyz = tmp_path / "overlap.xyz"
+    atoms = molecule("H2O")
+    atoms.positions[2] = atoms.positions[1] + [0.05, 0.0, 0.0]
+    write(xyz, atoms)
+    assert main(["predict", str(xyz), "--model", str(checkpoint), "-o", str(tmp_path / "x.cube")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("rhograph predict: error: overlap.xyz: ") and err.count("\n") == 1, err
+    assert "atoms 1 (H) and 2 (H) are 0.050 Å apart" in err and "0.5 Å" in err
+    assert not (tmp_path / "x.cube").exists()
+
+
 def test_predict_missing_file_and_bad_model(tmp_path, checkpoint, capsys):
     assert main(["predict", str(tmp_path / "nope.xyz"), "--model", str(checkpoint), "-o", "x.cube"]) == 1
     assert "nope.xyz" in capsys.readouterr().err

@@ -98,3 +98,34 @@ def test_invalid_probes(crystal: ase.Atoms) -> None:
         make_sample(crystal, np.full((4, 3), np.nan))
     with pytest.raises(ValueError, match="without probe_positions"):
         make_sample(crystal, None, density=np.zeros(3))
+
+
+@pytest.mark.parametrize(
+    ("atoms", "cutoff", "match"),
+    [
+        # two atoms on top of each other (the case), the pair named with elements and distance
+        (
+            ase.Atoms("H2O", positions=[[0, 0, 0], [1.0, 0, 0], [1.0, 0, 0]]),
+            4.0,
+            r"atoms 1 \(H\) and 2 \(O\) are 0\.000 Å",
+        ),
+        # close across the periodic boundary only
+        (ase.Atoms("HO", positions=[[0, 0, 0.1], [0, 0, 2.9]], cell=[5, 5, 3], pbc=True), 4.0, r"periodic image"),
+        # an atom and its own image in a too short cell vector
+        (ase.Atoms("O", cell=[5, 5, 0.3], pbc=True), 4.0, r"atom 0 \(O\) is 0\.300 Å from its own periodic image"),
+        # a model cutoff below the minimum distance still finds the pair
+        (ase.Atoms("H2", positions=[[0, 0, 0], [0.3, 0, 0]]), 0.2, r"0\.300 Å apart"),
+    ],
+)
+def test_atoms_closer_than_the_minimum_distance_are_refused(atoms, cutoff, match) -> None:
+    from rhograph.data import MIN_ATOM_DISTANCE
+
+    assert MIN_ATOM_DISTANCE == 0.5  # documented in docs/prediction.md
+    with pytest.raises(StructureError, match=match):
+        make_sample(atoms, None, cutoff=cutoff)
+
+
+def test_atoms_at_the_minimum_distance_and_non_periodic_neighbours_pass() -> None:
+    make_sample(ase.Atoms("H2", positions=[[0, 0, 0], [0.5, 0, 0]]), None, cutoff=4.0)
+    # close across a boundary that is not periodic: no image, no problem
+    make_sample(ase.Atoms("HO", positions=[[0, 0, 0.1], [0, 0, 2.9]], cell=[5, 5, 3], pbc=[1, 1, 0]), None)

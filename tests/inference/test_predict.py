@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -12,7 +14,14 @@ from rhograph.errors import CheckpointError, StructureError
 from rhograph.inference.engine import GridPredictor
 from rhograph.inference.grids import GridSpec, make_grid
 from rhograph.inference.model_source import LoadedModel, resolve_model
-from rhograph.inference.predict import UnseenElementWarning, predict, write_prediction
+from rhograph.inference.predict import (
+    ElectronCountWarning,
+    UnseenElementWarning,
+    check_electron_count,
+    predict,
+    write_prediction,
+)
+from rhograph.io.density_grid import DensityGrid
 from rhograph.io.formats import read_density
 from rhograph.testing.structures import tiny_model
 
@@ -175,3 +184,30 @@ def test_compile_without_a_compiler_is_a_clear_error(model, monkeypatch):
     monkeypatch.setattr(compiling.shutil, "which", lambda name: None)
     with pytest.raises(RhographError, match="C\\+\\+ compiler"):
         GridPredictor(model, compile=True)
+
+
+def test_overlapping_atoms_are_refused_naming_the_structure(model):
+    water = molecule("H2O")
+    water.positions[1] = water.positions[0]  # the case: ±10⁹ e/Å³ before
+    with pytest.raises(StructureError, match=r"water\.xyz: structure H2O: atoms 0 \(O\) and 1 \(H\) are 0\.000 Å"):
+        predict(water, model, grid_step=0.5, source="water.xyz")
+
+
+def test_electron_count_far_from_the_model_elements_warns(model):
+    cell = np.eye(3) * 2.0
+    grid = DensityGrid(
+        atoms=Atoms("H2", positions=[[0, 0, 0], [0.7, 0, 0]]), values=np.full((4, 4, 4), 0.25), cell=cell
+    )
+    assert grid.electrons == pytest.approx(2.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_electron_count(grid, 2.1, "ok.xyz")  # within 10 %
+        check_electron_count(grid, None, "ok.xyz")  # nothing known: only the sign is checked
+    with pytest.warns(ElectronCountWarning, match=r"far\.xyz: ∫ρ dV = 2 e but the model's elements imply 3 e"):
+        check_electron_count(grid, 3.0, "far.xyz")
+    with pytest.warns(ElectronCountWarning, match=r"bad\.xyz: ∫ρ dV = -8 e; the prediction is not physical"):
+        check_electron_count(grid.with_values(np.full((4, 4, 4), -1.0)), None, "bad.xyz")
+    # predict() checks every prediction against the card's electrons per element
+    loaded = LoadedModel(model=model, name="tiny", card={"electrons_per_element": {"1": 1000.0, "8": 1000.0}})
+    with pytest.warns(ElectronCountWarning, match="imply 3000 e"):
+        predict(molecule("H2O"), loaded, grid_step=0.6)

@@ -79,3 +79,37 @@ def test_schedule_is_the_papers_decay_and_survives_a_state_dict_round_trip():
     sched2.step()
     assert sched2.last_epoch == 11
     assert opt2.param_groups[0]["lr"] == pytest.approx(1e-4 * 0.5**1.1)
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ('lr: "fast"\n', r"bad\.yaml: lr='fast' is str, expected a number"),
+        ("lr: -1.0\n", r"bad\.yaml: lr must be > 0, got -1\.0"),
+        ("lr: .nan\n", r"bad\.yaml: lr=nan must be a finite number"),
+        ("num_workers: true\n", r"bad\.yaml: num_workers=True is bool, expected an integer"),
+        ("max_steps: 1.5\n", r"bad\.yaml: max_steps=1\.5 is float, expected an integer"),
+        ("val_size: ten\n", r"bad\.yaml: val_size='ten' is str, expected an integer or a number"),
+        ("split_file: 3\n", r"bad\.yaml: split_file=3 is int, expected a string or null"),
+        ("model: [1, 2]\n", r"bad\.yaml: model=\[1, 2\] is list, expected a mapping"),
+        ("lr: [1e-3\nseed: 2\n", r"bad\.yaml, line 2, column 5: invalid YAML"),
+    ],
+)
+def test_wrongly_typed_options_name_the_field_value_and_file(tmp_path, text, match):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=match):
+        load_train_config(path)
+
+
+def test_wrongly_typed_options_from_the_command_line_and_in_code(tmp_path, capsys):
+    from rhograph.cli.main import main
+
+    with pytest.raises(ValueError, match=r"command line: lr='fast' is str, expected a number"):
+        load_train_config(None, parse_overrides(["lr=fast"]))
+    with pytest.raises(ValueError, match=r"TrainConfig: pool_size='20' is str, expected an integer"):
+        TrainConfig(pool_size="20")
+    assert TrainConfig(lr=1, val_size=0.1).lr == 1  # an int is a number
+    assert main(["train", str(tmp_path), "--out", str(tmp_path / "run"), "--set", "lr=fast"]) == 2
+    err = capsys.readouterr().err
+    assert err == "rhograph train: error: command line: lr='fast' is str, expected a number\n"

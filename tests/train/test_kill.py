@@ -55,3 +55,55 @@ def test_sigkill_then_resume_matches_uninterrupted(dataset_dir, tmp_path):
     a = load_model(run / "last.pt").state_dict()
     b = load_model(tmp_path / "straight" / "last.pt").state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_sigterm_to_the_process_group_stops_cleanly_with_workers(dataset_dir, tmp_path):
+    """SIGTERM to the whole group (a batch scheduler, `kill -TERM -PGID`) reaches the DataLoader worker too:
+    the run finishes its step, writes last.pt, shuts the worker down and exits 128 + 15 without a traceback."""
+    import signal
+
+    run = tmp_path / "run"
+    args = [
+        "train", str(dataset_dir), "--out", str(run), "--preset", "deepdft-painn", "--seed", "7",
+        "--num-workers", "1", "--device", "cpu", "--max-steps", "100000",
+        "--set", "model={hidden_size: 8, num_interactions: 1, cutoff: 3.0}",
+        "--set", "val_size=3", "--set", "test_size=1", "--set", "pool_size=4",
+        "--set", "probes_per_structure=32", "--set", "val_probes_per_structure=50",
+        "--set", "val_every=100000", "--set", "checkpoint_every=5", "--set", "tensorboard=false",
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rhograph.cli.main", "-q", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, shared with its DataLoader worker
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (run / "last.pt").exists() and time.monotonic() < deadline:
+            assert proc.poll() is None, f"training exited early: {proc.communicate()[1]}"
+            time.sleep(0.1)
+        assert (run / "last.pt").exists(), "training did not start"
+        os.killpg(proc.pid, signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "SIGTERM received: stopping after this step and writing last.pt" in err
+    assert "Traceback" not in err and "Error" not in err, err
+    assert "interrupted; continue with" in out
+    state = load_training_state(run / "last.pt")[1]
+    assert state.step >= 5
+    assert not (run / "train.lock").exists()
+    deadline = time.monotonic() + 10
+    while True:  # the worker has ended too (nothing is left in the process group)
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, "a DataLoader worker outlived the run"
+        time.sleep(0.1)

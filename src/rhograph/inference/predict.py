@@ -198,13 +198,11 @@ def check_electron_count(grid: DensityGrid, expected: float | None, source: str 
         "the prediction is not physical: check the structure (overlapping atoms, a degenerate or very skewed cell, "
         "elements or geometries far from the training data) and the grid (vacuum, grid step)"
     )
+    implied = f" but the model's elements imply {expected:.4g} e" if expected else ""
     if not np.isfinite(electrons) or electrons < 0:
-        problem = f"∫ρ dV = {electrons:.4g} e"
-    elif expected is not None and expected > 0 and abs(electrons - expected) > ELECTRON_COUNT_TOLERANCE * expected:
-        problem = (
-            f"∫ρ dV = {electrons:.4g} e but the model's elements imply {expected:.4g} e "
-            f"({100 * (electrons - expected) / expected:+.1f} %)"
-        )
+        problem = f"∫ρ dV = {electrons:.4g} e{implied}"
+    elif expected and abs(electrons - expected) > ELECTRON_COUNT_TOLERANCE * expected:
+        problem = f"∫ρ dV = {electrons:.4g} e{implied} ({100 * (electrons - expected) / expected:+.1f} %)"
     else:
         return
     warnings.warn(f"{source}: {problem}; {hint}", ElectronCountWarning, stacklevel=3)

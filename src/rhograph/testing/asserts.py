@@ -130,7 +130,10 @@ def assert_equivariant_vectors(
 
     For an orthogonal ``R`` applied to positions and cell, every layer must give
     ``v'_n = R v_n`` (vectors ``(num_atoms, 3, F)``) and ``s'_n = s_n``. With ``reflection=True`` an improper
-    ``R`` (det −1) is checked too (PaiNN vectors are polar vectors).
+    ``R`` (det −1) is checked too (PaiNN vectors are polar vectors). An encoder whose vector states are
+    other representations (e.g. irreps features of the ``e3`` architecture) defines
+    ``rotate_vector_state(vector, matrix)``, the state expected for the transformed structure; it is used
+    instead of ``R v``.
 
     Raises:
         ValueError: the model has no vector states (invariant architecture).
@@ -150,7 +153,8 @@ def assert_equivariant_vectors(
         for layer, (s, v, s2, v2) in enumerate(
             zip(states.scalar, states.vector, moved.scalar, moved.vector, strict=True)
         ):
-            expected_v = torch.einsum("ij,njf->nif", rot, v)
+            rotate = getattr(model.atom_model, "rotate_vector_state", None)
+            expected_v = rotate(v, rot) if rotate is not None else torch.einsum("ij,njf->nif", rot, v)
             for label, got, want in (("scalar", s2, s), ("vector", v2, expected_v)):
                 if not torch.allclose(got, want, atol=atol, rtol=rtol):
                     worst = float((got - want).abs().max())

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from rhograph.config import check_choice, check_positive, from_mapping, load_yaml
+from rhograph.config import check_choice, check_positive, check_types, from_mapping, load_yaml
 
 PBC_MODES = ("file", "none", "all")
 LOSSES = ("mse", "mae")
@@ -114,6 +114,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         from rhograph.models.registry import PRESETS
 
+        # Types first (from the annotations), so that the range checks below compare numbers with numbers.
+        check_types(TrainConfig, {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}, where="TrainConfig")
         check_choice("preset", self.preset, sorted(PRESETS))
         if not isinstance(self.baseline, str) or not (
             self.baseline in ("auto", "none") or self.baseline.endswith(".npz")
@@ -190,7 +192,9 @@ def load_train_config(
 ) -> TrainConfig:
     """Resolve a config: ``base`` mapping, then the YAML file ``path``, then ``overrides`` (later wins).
 
-    A ``model`` mapping is merged key by key rather than replaced. Unknown keys raise ``ValueError``.
+    A ``model`` mapping is merged key by key rather than replaced. Unknown keys, values of the wrong type
+    (checked against the field annotations) and values out of range raise ``ValueError`` naming the field,
+    the value and the file (or ``command line``).
     """
     merged: dict[str, Any] = dict(base or {})
     layers: list[tuple[str, dict[str, Any]]] = []
@@ -202,10 +206,15 @@ def load_train_config(
         unknown = sorted(set(layer) - set(field_names()))
         if unknown:
             raise ValueError(f"{where}: unknown training option(s) {unknown}; allowed: {field_names()}")
+        layer = {key: _coerce_number(key, value) for key, value in layer.items()}
+        check_types(TrainConfig, layer, where=where)  # names the file (or the command line) of a bad value
         for key, value in layer.items():
-            value = _coerce_number(key, value)
             if key == "model" and isinstance(value, dict):
                 merged["model"] = {**merged.get("model", {}), **value}
             else:
                 merged[key] = value
+        try:  # range checks, with the layer that set the bad value named
+            TrainConfig(**merged)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
     return from_mapping(TrainConfig, merged, where="training config")

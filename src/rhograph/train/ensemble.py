@@ -94,9 +94,9 @@ def train_ensemble(
     Raises:
         ValueError: a new run in a directory holding a run, or no dataset.
         FileNotFoundError: resuming a directory without an ensemble run.
+        RunDirLockedError: another process is training into ``run_dir``.
     """
     run_dir = Path(run_dir)
-    split_path = run_dir / rundir.SPLIT_NAME
     held = (run_dir / rundir.LAST_NAME).exists() or any(
         (member_dir(run_dir, k) / rundir.LAST_NAME).exists() for k in range(max(config.ensemble_size, 1))
     )
@@ -115,6 +115,12 @@ def train_ensemble(
             raise ValueError("no dataset: set TrainConfig.data (or pass a target source)")
         source = open_source(config.data, pbc=config.pbc)
     run_dir.mkdir(parents=True, exist_ok=True)
+    with rundir.RunLock(run_dir):  # the members lock their own folders
+        return _train_members(config, run_dir, source)
+
+
+def _train_members(config: TrainConfig, run_dir: Path, source: TargetSource) -> EnsembleResult:
+    split_path = run_dir / rundir.SPLIT_NAME
     rundir.write_config(run_dir, config)
     if not split_path.exists():
         rundir.resolve_split(config, len(source), run_dir, resume=False)  # writes split.json

@@ -15,9 +15,14 @@ fraction of wall time (the first batch, which includes worker start-up, is repor
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
+import multiprocessing
+import multiprocessing.synchronize
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -57,7 +62,7 @@ from rhograph.train.finetune import init_from_pretrained
 from rhograph.train.model_setup import baseline_tables, open_source
 from rhograph.train.runlog import Progress, RunLogs
 from rhograph.train.schedule import make_scheduler
-from rhograph.train.signals import StopRequest
+from rhograph.train.signals import STOP_SIGNALS, StopRequest
 from rhograph.train.validation import ValidationItem, ValidationMetrics, build_validation_set, evaluate
 
 log = logging.getLogger(__name__)
@@ -94,11 +99,23 @@ class TrainResult:
     startup_s: float
 
 
-def _worker_init(_: int) -> None:
-    # Ctrl-C reaches the whole process group; the training process handles it and stops the workers.
-    import signal
+def _worker_init(stopping: multiprocessing.synchronize.Event, _: int) -> None:
+    """Signal handling of a DataLoader worker (runs in the worker, signals still blocked: see ``_batches``).
+
+    Ctrl-C and SIGTERM (``kill``, a batch scheduler's time limit) reach the workers as well as the training
+    process: the training process finishes its step, writes ``last.pt`` and shuts the workers down. So a
+    worker ignores SIGINT, and SIGTERM until that shutdown has begun (``stopping`` set); after that, SIGTERM
+    (which the DataLoader sends to a worker that does not stop in time) ends it.
+    """
+
+    def on_sigterm(signum: int, _frame: object) -> None:
+        if stopping.is_set():
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, on_sigterm)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
 class Trainer:
@@ -112,6 +129,9 @@ class Trainer:
         source: target source to train on (default: the density dataset at ``config.data``).
         ctx: distributed context (default: from the ``torchrun`` environment).
         on_step: called as ``on_step(step, trainer)`` after every gradient step.
+
+    The run directory is locked (:class:`~rhograph.train.rundir.RunLock`) from construction until :meth:`run`
+    ends (or :meth:`close`): another process training into it raises :class:`~rhograph.errors.RunDirLockedError`.
     """
 
     def __init__(
@@ -129,6 +149,16 @@ class Trainer:
         self.ctx = ctx or init_distributed(config.device)
         self.on_step = on_step
         rundir.check_run_dir(self.run_dir, resume=resume, create=self.ctx.is_main)
+        # One process per run directory: a second run (e.g. a duplicate --resume) is refused.
+        self.lock = rundir.RunLock(self.run_dir).acquire() if self.ctx.is_main else None
+        try:
+            self._setup(resume, source)
+        except BaseException:
+            self.close()
+            raise
+
+    def _setup(self, resume: bool, source: TargetSource | None) -> None:
+        config = self.config
         barrier(self.ctx)
         if self.ctx.device.type != "cuda" and config.precision != "fp32":
             raise ValueError(f"precision={config.precision!r} needs a CUDA device; use precision=fp32 on CPU")
@@ -159,12 +189,18 @@ class Trainer:
         self.logs: RunLogs | None = None  # rank 0 only
         self._saved_step = -1  # step of the newest last.pt
         self._val_items: list[ValidationItem] = []
+        self._workers_stopping = multiprocessing.Event()  # set when the loop shuts the DataLoader workers down
         self.resumed = resume
         if resume:
             self._load_last()
         elif config.init_from is not None:  # fine-tuning: weights only; optimiser, schedule and step start fresh
             self.elements.update(init_from_pretrained(self.model, config.init_from) or ())
         self.train_model = self._wrap_model()
+
+    def close(self) -> None:
+        """Release the run directory's lock (done by :meth:`run` when it returns or raises)."""
+        if self.lock is not None:
+            self.lock.release()
 
     # ------------------------------------------------------------------ set-up
     def _build_model(self) -> torch.nn.Module:
@@ -213,8 +249,20 @@ class Trainer:
             model = compile_module(model, self.ctx.device)
         return model
 
+    def _batches(self) -> Iterator[tuple[int, dict[str, torch.Tensor]]]:
+        """The batch stream; its workers (if any) start with SIGINT / SIGTERM blocked until they have
+        installed their handlers (see :func:`_worker_init`), so that a stop signal cannot kill one."""
+        if self.config.num_workers == 0 or threading.current_thread() is not threading.main_thread():
+            return iter(self._loader())
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            return iter(self._loader())
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)  # a signal that came meanwhile is handled now
+
     def _loader(self) -> DataLoader:
         cfg = self.config
+        self._workers_stopping = multiprocessing.Event()  # fresh for each loader's workers
         spec = StreamSpec(
             indices=self.split.train,
             pool_size=cfg.pool_size,
@@ -234,7 +282,7 @@ class Trainer:
             num_workers=cfg.num_workers,
             pin_memory=self.ctx.device.type == "cuda",
             prefetch_factor=cfg.prefetch_factor if cfg.num_workers > 0 else None,
-            worker_init_fn=_worker_init if cfg.num_workers > 0 else None,
+            worker_init_fn=functools.partial(_worker_init, self._workers_stopping) if cfg.num_workers > 0 else None,
         )
 
     # ------------------------------------------------------------------ pieces of a step
@@ -320,6 +368,7 @@ class Trainer:
         finally:
             if self.logs is not None:
                 self.logs.close()
+            self.close()
 
     def _start_logs(self) -> None:
         if not self.ctx.is_main:
@@ -354,7 +403,7 @@ class Trainer:
         loss_count = 0
         stop_reason = "max_steps"
         batches: Iterator[tuple[int, dict[str, torch.Tensor]]]
-        batches = iter(self._loader()) if self.step < cfg.max_steps else iter(())
+        batches = self._batches() if self.step < cfg.max_steps else iter(())
         try:
             while self.step < cfg.max_steps:
                 t0 = time.perf_counter()
@@ -392,6 +441,7 @@ class Trainer:
                     stop_reason = f"signal:{self.stop.name or 'peer'}"
                     break
         finally:
+            self._workers_stopping.set()  # from now on SIGTERM ends a worker
             del batches  # shuts the workers down
         elapsed = max(time.perf_counter() - session_start, 1e-9)
         self.save_last()

@@ -87,22 +87,22 @@ class RunLock:
 
     def __init__(self, run_dir: str | os.PathLike[str]) -> None:
         self.path = Path(run_dir) / LOCK_NAME
-        self._fh: Any = None
+        self._fd: int | None = None  # a raw descriptor: no ResourceWarning if the object is dropped while held
 
     @property
     def held(self) -> bool:
-        return self._fh is not None
+        return self._fd is not None
 
     def acquire(self) -> RunLock:
         """Take the lock or raise :class:`~rhograph.errors.RunDirLockedError` naming its holder."""
-        while self._fh is None:
-            fh = open(self.path, "a+", encoding="utf-8")  # held until release()
+        while self._fd is None:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
             try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as exc:
-                holder = _read_holder(fh)
+                holder = _read_holder(fd)
                 if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES) or _alive_here(holder):
-                    fh.close()
+                    os.close(fd)
                     raise RunDirLockedError(
                         f"{self.path.parent} is in use by another training run ({_describe(holder)}); wait for it "
                         f"to finish or stop it, or train into another directory"
@@ -110,42 +110,38 @@ class RunLock:
                 log.warning("cannot lock %s (%s); relying on the recorded process id", self.path, exc)
             # The previous holder may have removed the file between our open and flock: retry on the new one.
             try:
-                same = os.path.samestat(os.fstat(fh.fileno()), os.stat(self.path))
+                same = os.path.samestat(os.fstat(fd), os.stat(self.path))
             except FileNotFoundError:
                 same = False
             if not same:
-                fh.close()
+                os.close(fd)
                 continue
-            previous = _read_holder(fh)
+            previous = _read_holder(fd)
             if previous:
                 log.warning("taking over the lock of %s from an ended run (%s)", self.path.parent, _describe(previous))
-            fh.seek(0)
-            fh.truncate()
-            json.dump(
-                {
-                    "pid": os.getpid(),
-                    "host": platform.node(),
-                    "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                },
-                fh,
-            )
-            fh.write("\n")
-            fh.flush()
-            self._fh = fh
+            started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+            record = json.dumps({"pid": os.getpid(), "host": platform.node(), "started": started}) + "\n"
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, record.encode(), 0)
+            self._fd = fd
         return self
 
     def release(self) -> None:
         """Remove the lock file and drop the lock (no-op if not held)."""
-        fh, self._fh = self._fh, None
-        if fh is None:
+        fd, self._fd = self._fd, None
+        if fd is None:
             return
         try:
-            if os.path.samestat(os.fstat(fh.fileno()), os.stat(self.path)):
+            if os.path.samestat(os.fstat(fd), os.stat(self.path)):
                 os.unlink(self.path)
         except FileNotFoundError:
             pass
         finally:
-            fh.close()
+            os.close(fd)
+
+    def __del__(self) -> None:  # a lock object dropped while held (e.g. a Trainer that never ran)
+        with contextlib.suppress(Exception):
+            self.release()
 
     def __enter__(self) -> RunLock:
         return self.acquire()
@@ -154,10 +150,9 @@ class RunLock:
         self.release()
 
 
-def _read_holder(fh: Any) -> dict[str, Any]:
-    fh.seek(0)
+def _read_holder(fd: int) -> dict[str, Any]:
     try:
-        holder = json.loads(fh.read() or "{}")
+        holder = json.loads(os.pread(fd, 4096, 0).decode(errors="replace") or "{}")
     except ValueError:
         return {}
     return holder if isinstance(holder, dict) else {}
