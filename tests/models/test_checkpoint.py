@@ -145,9 +145,7 @@ def test_format_1_checkpoints_load_unchanged(tmp_path: Path, preset: str) -> Non
     both architectures, no clamp, no baseline) load as the same model, without the clamp."""
     model = tiny_model(preset, dtype=torch.float32, seed=5)
     raw = torch.load(save_checkpoint(tmp_path / "new.pt", model), weights_only=True)
-    legacy_config = {
-        key: value for key, value in raw["model_config"].items() if key not in ("nonnegative", "baseline")
-    }
+    legacy_config = {key: value for key, value in raw["model_config"].items() if key not in ("nonnegative", "baseline")}
     legacy_config.setdefault("num_basis", 30)
     legacy_config.setdefault("gaussian_step", 0.1)
     torch.save({**raw, "format_version": 1, "model_config": legacy_config}, tmp_path / "old.pt")

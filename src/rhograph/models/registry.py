@@ -21,7 +21,7 @@ The interface (duck-typed ``nn.Module`` s; see :mod:`rhograph.models.painn` for 
 
 from __future__ import annotations
 
-from rhograph.models import painn, schnet
+from rhograph.models import e3, painn, schnet
 from rhograph.models.architecture import Architecture, Preset
 
 __all__ = ["ARCHITECTURES", "PRESETS", "Architecture", "Preset", "get_architecture", "get_preset"]
@@ -33,6 +33,7 @@ ARCHITECTURES: dict[str, Architecture] = {
     for spec in (
         schnet.ARCHITECTURE,
         painn.ARCHITECTURE,
+        e3.ARCHITECTURE,
     )
 }
 
