@@ -241,10 +241,16 @@ def main() -> None:
     print(f"  {'step':>6} " + " ".join(f"{v:>22}" for v in args.variants))
     for step in steps:
         print(f"  {int(step):>6} " + " ".join(f"{curves[v].get(step, float('nan')):>22.2f}" for v in args.variants))
-    for size in args.sizes:
-        a, b = (next(x for x in results if x["variant"] == v and x["train_size"] == size) for v in args.variants[:2])
-        ratio = b["eps_mae_mean"] / a["eps_mae_mean"]
-        print(f"  N={size}: {args.variants[1]} / {args.variants[0]} ε_mae ratio = {ratio:.2f}")
+    if len(args.variants) >= 2:
+        first = args.variants[0]
+        for other in args.variants[1:]:
+            for size in args.sizes:
+                a, b = (
+                    next(x for x in results if x["variant"] == v and x["train_size"] == size) for v in (first, other)
+                )
+                ratio = b["eps_mae_mean"] / a["eps_mae_mean"]
+                time_ratio = b["train_seconds"] / a["train_seconds"]
+                print(f"  N={size}: {other} / {first}: ε_mae ratio {ratio:.2f}, training time ratio {time_ratio:.2f}")
     print(f"-> {out / 'baseline_learning_curve.png'}")
 
 

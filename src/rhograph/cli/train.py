@@ -7,7 +7,7 @@ Examples::
     rhograph train data/ --out runs/small --set model.hidden_size=64 --set val_every=1000
     torchrun --nproc_per_node=4 -m rhograph.cli.main train qm9.txt --out runs/ddp   # data-parallel
     rhograph train data/ --out runs/ens --ensemble 5                   # 5 members: runs/ens/member-0..4
-    rhograph train mydata/ --out runs/ft --init-from qm9-painn-small --preset deepdft-painn \
+    rhograph train mydata/ --out runs/ft --init-from qm9-painn-delta \
         --set model.hidden_size=64                                     # fine-tune the bundled model
 
 Option precedence: defaults (the paper's setup) < ``RUN_DIR/config.yaml`` when resuming < ``--config``
