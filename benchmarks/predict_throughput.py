@@ -30,6 +30,8 @@ from ase.build import molecule
 import rhograph
 from rhograph.inference.engine import GridPredictor
 from rhograph.inference.grids import GridSpec, make_grid
+from rhograph.models.baseline import gaussian_tables
+from rhograph.models.registry import get_preset
 
 sys.path.insert(0, str(Path(__file__).parent))
 from scaling import li3co2nio6
@@ -61,6 +63,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--points", type=int, default=200_000, help="grid points per measurement")
     parser.add_argument("--no-compile", action="store_true", help="skip the compile=True runs")
+    parser.add_argument(
+        "--presets",
+        nargs="+",
+        default=["deepdft-painn", "deepdft-schnet"],
+        help="presets to measure (`rhograph models`); baseline presets get stand-in tables of the same cost",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -71,8 +79,9 @@ def main() -> None:
         f"{'vs ref':>12s}"
     )
     engines = ("eager",) if args.no_compile else ("eager", "compiled")
-    for preset in ("deepdft-painn", "deepdft-schnet"):
-        model = rhograph.build_model(preset).eval()
+    for preset in args.presets:
+        tables = gaussian_tables(tuple(range(1, 87)), 4.0) if get_preset(preset).baseline else None
+        model = rhograph.build_model(preset, baseline=tables).eval()
         for kind, atoms in structures().items():
             atoms, spec = make_grid(atoms, grid_step=0.1, vacuum=4.0)
             if kind == "molecule":

@@ -59,3 +59,19 @@ class Architecture:
     presets: Mapping[str, Preset] = field(default_factory=dict)
     ignored_legacy_fields: tuple[str, ...] = ()
     tiny: Mapping[str, Any] = field(default_factory=dict)
+
+
+def paper_presets(architecture: str, fields: Mapping[str, Any], summary: str) -> dict[str, Preset]:
+    """The two presets of a DeepDFT architecture: ``deepdft-<name>`` (the released model exactly: no baseline,
+    no clamp) and ``rhograph-<name>`` (the same network with the atomic-density baseline and ρ ≥ 0)."""
+    paper = f"deepdft-{architecture}"
+    return {
+        paper: Preset(architecture, dict(fields), nonnegative=False, baseline=False, summary=summary),
+        f"rhograph-{architecture}": Preset(
+            architecture,
+            dict(fields),
+            nonnegative=True,
+            baseline=True,
+            summary=f"{paper} + atomic-density baseline + ρ ≥ 0",
+        ),
+    }

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from rhograph.models.architecture import Architecture, Preset
+from rhograph.models.architecture import Architecture, paper_presets
 from rhograph.models.config import NUM_SPECIES, EncoderConfig, check_int
 from rhograph.models.states import AtomStates
 from rhograph.nn.cutoff import CosineCutoff
@@ -174,23 +174,12 @@ ARCHITECTURE = Architecture(
     encoder=_encoder,
     decoder=_decoder,
     summary="equivariant DeepDFT (PaiNN-like scalar and vector states)",
-    presets={
-        # T = 3, F = 128, 30 sinc functions (released code; the paper text says 20) → 1,487,233 parameters
-        "deepdft-painn": Preset(
-            "painn",
-            {"num_interactions": 3, "hidden_size": 128, "cutoff": 4.0},
-            nonnegative=False,
-            baseline=False,
-            summary="the paper's equivariant model, as released",
-        ),
-        "rhograph-painn": Preset(
-            "painn",
-            {"num_interactions": 3, "hidden_size": 128, "cutoff": 4.0},
-            nonnegative=True,
-            baseline=True,
-            summary="deepdft-painn + atomic-density baseline + ρ ≥ 0",
-        ),
-    },
+    # T = 3, F = 128, 30 sinc functions (released code; the paper text says 20) → 1,487,233 parameters
+    presets=paper_presets(
+        "painn",
+        {"num_interactions": 3, "hidden_size": 128, "cutoff": 4.0},
+        "the paper's equivariant model, as released",
+    ),
     ignored_legacy_fields=("gaussian_step",),
     tiny={"num_interactions": 2, "hidden_size": 8, "cutoff": 3.0, "num_basis": 6},
 )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from rhograph.models.architecture import Architecture, Preset
+from rhograph.models.architecture import Architecture, paper_presets
 from rhograph.models.config import NUM_SPECIES, EncoderConfig, check_number
 from rhograph.models.states import AtomStates
 from rhograph.nn.activations import ShiftedSoftplus
@@ -182,23 +182,10 @@ ARCHITECTURE = Architecture(
     encoder=_encoder,
     decoder=_decoder,
     summary="invariant DeepDFT (SchNet-like messages, gated probe states)",
-    presets={
-        # T = 6, F = 128, cutoff 4 Å → 2,071,681 parameters: the released model, exactly
-        "deepdft-schnet": Preset(
-            "schnet",
-            {"num_interactions": 6, "hidden_size": 128, "cutoff": 4.0},
-            nonnegative=False,
-            baseline=False,
-            summary="the paper's invariant model, as released",
-        ),
-        "rhograph-schnet": Preset(
-            "schnet",
-            {"num_interactions": 6, "hidden_size": 128, "cutoff": 4.0},
-            nonnegative=True,
-            baseline=True,
-            summary="deepdft-schnet + atomic-density baseline + ρ ≥ 0",
-        ),
-    },
+    # T = 6, F = 128, cutoff 4 Å → 2,071,681 parameters: the released model, exactly
+    presets=paper_presets(
+        "schnet", {"num_interactions": 6, "hidden_size": 128, "cutoff": 4.0}, "the paper's invariant model, as released"
+    ),
     ignored_legacy_fields=("num_basis",),
     tiny={"num_interactions": 2, "hidden_size": 8, "cutoff": 3.0, "gaussian_step": 0.25},
 )
