@@ -54,7 +54,7 @@ def train_members(args: argparse.Namespace, data: Path, out: Path) -> Path:
         split_file=str(args.split.resolve()) if args.split else None,
         val_size=6,
         test_size=args.test,
-        preset="deepdft-painn",
+        preset=args.preset,
         model={"hidden_size": args.hidden_size, "num_interactions": 2, "cutoff": 3.0},
         pool_size=8,
         probes_per_structure=200,
@@ -81,13 +81,16 @@ def train_members(args: argparse.Namespace, data: Path, out: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--members", nargs="+", help="trained members: an ensemble run folder or checkpoints")
-    parser.add_argument("--data", type=Path, help="CHGCAR / cube data set (default: a synthetic one)")
+    parser.add_argument(
+        "--data", type=Path, help="CHGCAR / cube data set or a folder of compact labels (default: a synthetic one)"
+    )
     parser.add_argument("--split", type=Path, help="split JSON; its test part is evaluated")
     parser.add_argument("--ensemble", type=int, default=4, help="members to train (default 4)")
     parser.add_argument("--steps", type=int, default=800, help="training steps per member (default 800)")
     parser.add_argument("--count", type=int, default=60, help="synthetic structures (default 60)")
     parser.add_argument("--test", type=int, default=12, help="held-out structures of a random split (default 12)")
     parser.add_argument("--hidden-size", type=int, default=32)
+    parser.add_argument("--preset", default="deepdft-painn", help="model preset of the members (default deepdft-painn)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--bins", type=int, default=12, help="σ bins of the calibration curve")
     parser.add_argument("--out", type=Path, default=Path("out/ensemble_uncertainty"))
@@ -102,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     from rhograph.inference.model_source import resolve_model
     from rhograph.inference.predict import PredictOptions, predict
     from rhograph.io.dataset import DensityDataset
+    from rhograph.labels.compact import CompactGrids, is_compact_folder
 
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -115,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             split_file = run / "split.json"
         if not loaded.is_ensemble:
             parser.error("--members must give an ensemble (a run folder of members or two or more checkpoints)")
-        dataset = DensityDataset(data)
+        dataset = CompactGrids(data) if is_compact_folder(data) else DensityDataset(data)
         indices = list(load_split(split_file).test) if split_file else list(range(len(dataset)))
         if not indices:
             parser.error("no held-out structures (the split's test part is empty)")
