@@ -342,19 +342,11 @@ class GridPredictor:
             stats.num_decoded += stop - start
             return
         # Only probes that some atom reaches need the decoder; the rest share one value.
-        receivers = edges[1]
-        reached = np.zeros(stop - start, dtype=bool)
-        reached[receivers] = True
+        reached, sub_positions, sub_edges = _reached_probes(positions, edges)
         chunk_values = np.full(stop - start, empty_value, dtype=np.float32)
         if std is not None:
             std[start:stop] = empty_std
         if reached.any():
-            if reached.all():
-                sub_positions, sub_edges = positions, edges
-            else:
-                new_index = np.cumsum(reached) - 1
-                sub_positions = positions[reached]
-                sub_edges = np.stack([edges[0], new_index[receivers]])
             batch = self._probe_batch(atom_batch, sub_positions, sub_edges, offsets)
             with torch.inference_mode():
                 if std is None:
@@ -368,17 +360,25 @@ class GridPredictor:
 
     def _decode_std(self, atom_batch, states, positions, edges, offsets, out: np.ndarray, empty_std: float) -> None:
         """Member standard deviation of one chunk into ``out`` (probes no atom reaches get ``empty_std``)."""
-        receivers = edges[1]
-        reached = np.zeros(len(positions), dtype=bool)
-        reached[receivers] = True
+        reached, sub_positions, sub_edges = _reached_probes(positions, edges)
         out[:] = empty_std
         if not reached.any():
             return
-        new_index = np.cumsum(reached) - 1
-        batch = self._probe_batch(atom_batch, positions[reached], np.stack([edges[0], new_index[receivers]]), offsets)
+        batch = self._probe_batch(atom_batch, sub_positions, sub_edges, offsets)
         with torch.inference_mode():
             _, sigma = self.model.decode_probes_with_std(states, batch)
         out[reached] = sigma.float().cpu().numpy()
+
+
+def _reached_probes(positions: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The probes of a chunk that some atom reaches: ``(mask (M,), their positions, edges renumbered to them)``."""
+    receivers = edges[1]
+    reached = np.zeros(len(positions), dtype=bool)
+    reached[receivers] = True
+    if reached.all():
+        return reached, positions, edges
+    new_index = np.cumsum(reached) - 1
+    return reached, positions[reached], np.stack([edges[0], new_index[receivers]])
 
 
 _COMPILED: weakref.WeakKeyDictionary[torch.nn.Module, Callable[..., torch.Tensor]] = weakref.WeakKeyDictionary()

@@ -28,6 +28,7 @@ import numpy as np
 
 from rhograph.errors import DensityFileError
 from rhograph.io.atomic import atomic_open
+from rhograph.labels.manifest import MANIFEST_NAME
 from rhograph.labels.structures import NamedStructure
 
 QM9_FILES = ("qm9_part1.csv", "qm9_part2.csv", "qm9_part3.csv")
@@ -333,7 +334,7 @@ def snapshot_labelled(
     from rhograph.data.splits import Split, save_split
 
     root, out = Path(set_dir), Path(out_dir)
-    subset_path, manifest_path = root / "qm9_subset.json", root / "densities" / "manifest.json"
+    subset_path, manifest_path = root / "qm9_subset.json", root / "densities" / MANIFEST_NAME
     for path in (subset_path, manifest_path):
         if not path.is_file():
             raise DensityFileError(path, "missing: not a QM9 set made by `rhograph data qm9`")
@@ -362,7 +363,7 @@ def snapshot_labelled(
                 link.symlink_to((root / "densities" / file).resolve())
     if not in_place:  # never rewrite the manifest of a set (a labelling run may be writing it)
         kept = {qm9_name(q): done[qm9_name(q)] for q in chosen}
-        with atomic_open(densities / "manifest.json", "w") as fh:
+        with atomic_open(densities / MANIFEST_NAME, "w") as fh:
             json.dump({**manifest, "structures": kept}, fh, indent=1)
     parts = dataset_split(subset["parts"], sorted(chosen))
     save_split(Split(**{part: tuple(parts[part]) for part in SPLIT_PARTS}), out / "split.json")

@@ -35,8 +35,7 @@ from rhograph import keys
 from rhograph.data import batch_to
 from rhograph.data.pool import ProbeBatchStream, StreamSpec, TargetSource
 from rhograph.data.splits import Split
-from rhograph.keys import DEFAULT_CUTOFF
-from rhograph.models import build_model
+from rhograph.models import build_model, preset_config
 from rhograph.models.checkpoint import load_state_dict_checked
 from rhograph.models.compiling import compile_module
 from rhograph.models.registry import get_preset
@@ -210,7 +209,7 @@ class Trainer:
         wants_baseline = cfg.baseline not in ("none", "auto") or (cfg.baseline == "auto" and preset.baseline)
         if not wants_baseline:
             return build_model(cfg.preset, baseline=False, **cfg.model)
-        cutoff = float(cfg.model.get("cutoff", preset.fields.get("cutoff", DEFAULT_CUTOFF)))
+        cutoff = float(preset_config(cfg.preset, baseline=False, **cfg.model).cutoff)
         tables = baseline_tables(cfg.baseline, cfg.data, self.run_dir, cutoff) if self.ctx.is_main else None
         shared = broadcast_object(tables, self.ctx)
         if shared is None:

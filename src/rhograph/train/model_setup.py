@@ -18,14 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from rhograph.errors import DensityFileError
+from rhograph.labels.manifest import MANIFEST_NAME
 from rhograph.models.baseline import AtomicDensityTables
 
 log = logging.getLogger(__name__)
 
 #: cached free-atom tables of a run
 TABLES_NAME = "atomic_densities.npz"
-#: the labelling manifest of a dataset folder (rhograph label / data qm9)
-MANIFEST_NAME = "manifest.json"
 
 
 def open_source(path: str, pbc: str = "file") -> Any:
