@@ -61,17 +61,22 @@ class Architecture:
     tiny: Mapping[str, Any] = field(default_factory=dict)
 
 
+def delta_preset(architecture: str, fields: Mapping[str, Any], summary: str) -> Preset:
+    """A preset with the atomic-density baseline and ρ ≥ 0 (the summary says so)."""
+    return Preset(
+        architecture,
+        dict(fields),
+        nonnegative=True,
+        baseline=True,
+        summary=f"{summary} + atomic-density baseline + ρ ≥ 0",
+    )
+
+
 def paper_presets(architecture: str, fields: Mapping[str, Any], summary: str) -> dict[str, Preset]:
     """The two presets of a DeepDFT architecture: ``deepdft-<name>`` (the released model exactly: no baseline,
     no clamp) and ``rhograph-<name>`` (the same network with the atomic-density baseline and ρ ≥ 0)."""
     paper = f"deepdft-{architecture}"
     return {
         paper: Preset(architecture, dict(fields), nonnegative=False, baseline=False, summary=summary),
-        f"rhograph-{architecture}": Preset(
-            architecture,
-            dict(fields),
-            nonnegative=True,
-            baseline=True,
-            summary=f"{paper} + atomic-density baseline + ρ ≥ 0",
-        ),
+        f"rhograph-{architecture}": delta_preset(architecture, fields, paper),
     }

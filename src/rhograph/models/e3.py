@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from rhograph.config import check_positive
-from rhograph.models.architecture import Architecture, Preset
+from rhograph.models.architecture import Architecture, delta_preset
 from rhograph.models.config import NUM_SPECIES, EncoderConfig, check_int, check_number
 from rhograph.models.states import AtomStates
 from rhograph.nn.cutoff import CosineCutoff
@@ -210,26 +210,18 @@ ARCHITECTURE = Architecture(
     decoder=E3ProbeModel,
     summary="higher-order equivariant (e3nn irreps up to lmax, tensor-product messages to atoms and probes)",
     presets={
-        "e3-l2": Preset(
-            "e3",
-            {"num_interactions": 3, "hidden_size": 64, "lmax": 2, "mul": 32, "cutoff": 4.0},
-            nonnegative=True,
-            baseline=True,
-            summary="irreps up to l = 2 + atomic-density baseline + ρ ≥ 0",
+        "e3-l2": delta_preset(
+            "e3", {"num_interactions": 3, "hidden_size": 64, "lmax": 2, "mul": 32, "cutoff": 4.0}, "irreps up to l = 2"
         ),
-        "e3-l2-small": Preset(
+        "e3-l2-small": delta_preset(
             "e3",
             {"num_interactions": 2, "hidden_size": 32, "lmax": 2, "mul": 16, "cutoff": 4.0},
-            nonnegative=True,
-            baseline=True,
-            summary="a small e3-l2 for CPUs + atomic-density baseline + ρ ≥ 0",
+            "a small e3-l2 for CPUs",
         ),
-        "e3-l4": Preset(
+        "e3-l4": delta_preset(
             "e3",
             {"num_interactions": 3, "hidden_size": 64, "lmax": 4, "mul": 16, "cutoff": 4.0},
-            nonnegative=True,
-            baseline=True,
-            summary="irreps up to l = 4 (as ChargE3Net) + atomic-density baseline + ρ ≥ 0",
+            "irreps up to l = 4 (as ChargE3Net)",
         ),
     },
     tiny={
