@@ -8,7 +8,9 @@ molecule's box (the mean of |Δρ| over uniform points divided by the mean of ρ
 eq. 1); at the end ``best.pt`` (chosen on the validation molecules) is evaluated on the full 0.15 Å grids of
 the test molecules rebuilt from their labels, with the ρ ≥ 0 clamp and without it (the raw network output).
 
-Prints two tables (test ε_mae against training-set size, and against steps) and writes
+Prints three tables (test ε_mae against training-set size, against steps, and at equal training wall time:
+the best estimate each variant reached within 1, 2, 5, 10, ... minutes of training on this machine; the test
+evaluations themselves are not counted) and writes
 ``OUT/learning_curves.csv``, ``OUT/curve_vs_steps.csv``, ``OUT/baseline_learning_curve.png``. Finished runs
 are reused when the command is repeated; interrupted ones resume.
 
@@ -124,15 +126,23 @@ def run_variant(args, data: Path, split_path: Path, variant: str, size: int, pro
         device="cpu",
     )
     curve_path = run_dir / "test_curve.json"
+    # [step, test ε_mae estimate, training wall seconds so far (without these test evaluations)]
     curve: list[list[float]] = json.loads(curve_path.read_text()) if curve_path.is_file() else []
+    # the clock starts at the first step: set-up (free-atom tables, validation probes) is not training time
+    clock = {"start": None, "offset": curve[-1][2] if curve and len(curve[-1]) > 2 else 0.0}
 
     def on_step(step: int, trainer: Trainer) -> None:
+        if clock["start"] is None:
+            clock["start"] = time.perf_counter()
         if step % args.eval_every == 0 and (not curve or curve[-1][0] < step):
+            seconds = clock["offset"] + time.perf_counter() - clock["start"]
+            evaluation = time.perf_counter()
             trainer.model.eval()
-            curve.append([step, probes.epsilon(trainer.model)])
+            curve.append([step, probes.epsilon(trainer.model), seconds])
             trainer.model.train()
             with atomic_open(curve_path, "w") as fh:
                 json.dump(curve, fh)
+            clock["start"] += time.perf_counter() - evaluation  # test evaluations are not training time
 
     start = time.perf_counter()
     resume = (run_dir / "last.pt").is_file()
@@ -163,19 +173,25 @@ def plot(results: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, (left, right, timed) = plt.subplots(1, 3, figsize=(16, 4.2))
     variants = sorted({r["variant"] for r in results})
     for variant in variants:
         rows = sorted((r for r in results if r["variant"] == variant), key=lambda r: r["train_size"])
         left.plot([r["train_size"] for r in rows], [r["eps_mae_mean"] for r in rows], "o-", label=variant)
         largest = rows[-1]
-        steps, eps = zip(*largest["curve"], strict=True) if largest["curve"] else ((), ())
+        steps, eps = ([c[0] for c in largest["curve"]], [c[1] for c in largest["curve"]])
         right.plot(steps, eps, "-", label=f"{variant}, N={largest['train_size']}")
+        timed_points = [(c[2], c[1]) for c in largest["curve"] if len(c) > 2]
+        if timed_points:
+            seconds, eps = zip(*timed_points, strict=True)
+            timed.plot(seconds, eps, "-", label=f"{variant}, N={largest['train_size']}")
     left.set(xscale="log", yscale="log", xlabel="training molecules", ylabel="test ε_mae (%)",
              title="full-grid test ε_mae vs training-set size")  # fmt: skip
     right.set(yscale="log", xlabel="training step", ylabel="test ε_mae estimate (%)",
               title="test ε_mae (uniform probes) vs steps")  # fmt: skip
-    for ax in (left, right):
+    timed.set(yscale="log", xlabel="training wall time (s, this machine)", ylabel="test ε_mae estimate (%)",
+              title="test ε_mae (uniform probes) vs training time")  # fmt: skip
+    for ax in (left, right, timed):
         ax.grid(True, which="both", alpha=0.3)
         ax.legend()
     fig.tight_layout()
@@ -230,10 +246,11 @@ def main() -> None:
             writer.writerow([r["variant"], r["train_size"], r["steps"], *errors, f"{r['train_seconds']:.0f}"])
     with atomic_open(out / "curve_vs_steps.csv", "w") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["variant", "train_size", "step", "eps_mae_probe_estimate"])
+        writer.writerow(["variant", "train_size", "step", "eps_mae_probe_estimate", "train_seconds"])
         for r in results:
-            for step, eps in r["curve"]:
-                writer.writerow([r["variant"], r["train_size"], int(step), f"{eps:.4f}"])
+            for step, eps, *seconds in r["curve"]:
+                when = f"{seconds[0]:.1f}" if seconds else ""
+                writer.writerow([r["variant"], r["train_size"], int(step), f"{eps:.4f}", when])
     plot(results, out / "baseline_learning_curve.png")
 
     print(
@@ -249,12 +266,26 @@ def main() -> None:
         print(f"  {size:>5} " + " ".join(f"{c:>30}" for c in cells))
     largest = max(args.sizes)
     print(f"\ntest ε_mae estimate (%) vs step at N={largest}:")
-    curves = {v: dict(next(x for x in results if x["variant"] == v and x["train_size"] == largest)["curve"])
-              for v in args.variants}  # fmt: skip
+    at_largest = {
+        v: next(x for x in results if x["variant"] == v and x["train_size"] == largest) for v in args.variants
+    }
+    curves = {v: {c[0]: c[1] for c in r["curve"]} for v, r in at_largest.items()}
     steps = sorted({s for c in curves.values() for s in c})
     print(f"  {'step':>6} " + " ".join(f"{v:>22}" for v in args.variants))
     for step in steps:
         print(f"  {int(step):>6} " + " ".join(f"{curves[v].get(step, float('nan')):>22.2f}" for v in args.variants))
+    timed = {v: [c for c in r["curve"] if len(c) > 2] for v, r in at_largest.items()}
+    if all(timed.values()):
+        budgets = [t for t in (60, 120, 300, 600, 1200, 2400, 4800) if t <= max(c[-1][2] for c in timed.values())]
+        print(f"\ntest ε_mae estimate (%) at equal training wall time, N={largest} (best reached by then; - = no "
+              "evaluation yet):")  # fmt: skip
+        print(f"  {'seconds':>7} " + " ".join(f"{v:>22}" for v in args.variants))
+        for budget in budgets:
+            cells = []
+            for v in args.variants:
+                reached = [eps for _, eps, seconds in timed[v] if seconds <= budget]
+                cells.append(f"{min(reached):>22.2f}" if reached else f"{'-':>22}")
+            print(f"  {budget:>7} " + " ".join(cells))
     if len(args.variants) >= 2:
         first = args.variants[0]
         for other in args.variants[1:]:

@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 import yaml
 
+from rhograph.errors import ConfigError
+
 T = TypeVar("T")
 
 _TYPE_NAMES = {bool: "true/false", int: "an integer", float: "a number", str: "a string", dict: "a mapping"}
@@ -61,9 +63,9 @@ def check_types(cls: type, data: Mapping[str, Any], *, where: str = "config") ->
         if annotation is None:
             continue
         if not _matches(value, annotation):
-            raise ValueError(f"{where}: {name}={value!r} is {type(value).__name__}, expected {_type_name(annotation)}")
+            raise ConfigError(f"{where}: {name}={value!r} is {type(value).__name__}, expected {_type_name(annotation)}")
         if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(f"{where}: {name}={value!r} must be a finite number")
+            raise ConfigError(f"{where}: {name}={value!r} must be a finite number")
 
 
 def from_mapping(cls: type[T], data: dict[str, Any] | None, *, where: str = "config") -> T:
@@ -73,7 +75,7 @@ def from_mapping(cls: type[T], data: dict[str, Any] | None, *, where: str = "con
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(data) - names)
     if unknown:
-        raise ValueError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(names)}")
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(names)}")
     check_types(cls, data, where=where)
     return cls(**data)
 
@@ -93,23 +95,23 @@ def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
             mark = getattr(exc, "problem_mark", None)
             at = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise ValueError(f"{path}{at}: invalid YAML: {problem}") from None
+            raise ConfigError(f"{path}{at}: invalid YAML: {problem}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping of config keys, got {type(data).__name__}")
+        raise ConfigError(f"{path}: expected a mapping of config keys, got {type(data).__name__}")
     return data
 
 
 def check_choice(name: str, value: Any, allowed: tuple[Any, ...] | list[Any]) -> None:
     """Raise ``ValueError`` naming ``name``, the bad ``value`` and the allowed values."""
     if value not in allowed:
-        raise ValueError(f"{name}={value!r} is not allowed; choose one of {list(allowed)}")
+        raise ConfigError(f"{name}={value!r} is not allowed; choose one of {list(allowed)}")
 
 
 def check_positive(name: str, value: float, *, strict: bool = True) -> None:
     """Raise ``ValueError`` if ``value`` is not a (strictly) positive finite number."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number, got {value!r}")
+        raise ConfigError(f"{name} must be a number, got {value!r}")
     if not math.isfinite(value) or (not value > 0 if strict else not value >= 0):
-        raise ValueError(f"{name} must be {'> 0' if strict else '>= 0'}, got {value!r}")
+        raise ConfigError(f"{name} must be {'> 0' if strict else '>= 0'}, got {value!r}")

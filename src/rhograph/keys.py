@@ -48,3 +48,6 @@ NUM_PROBES = "num_probes"
 
 #: Default graph cutoff of the paper models, Å.
 DEFAULT_CUTOFF = 4.0
+#: Largest model cutoff accepted, Å: neighbour lists grow as r_cut³, and a cutoff beyond this is a damaged
+#: or mistyped config (the paper models use 4 Å), not a model that could run.
+MAX_CUTOFF = 20.0

@@ -167,7 +167,9 @@ def _broken(tmp_path: Path, grid, edit) -> Path:
         (lambda b: b.replace(b"   Si    O", b"   Si    Qq"), "unknown element symbol 'Qq'"),
         (lambda b: b.replace(b"    2    1\nDirect", b"    0    0\nDirect"), "0 atoms"),
         (lambda b: b.split(b"Direct")[0], "file ends before"),
-        (lambda b: b.replace(b"   1.00000000000000", b"  abc"), "scale factor line"),
+        (lambda b: b.replace(b"   1.00000000000000", b"  abc"), "line 2: scale factor line"),
+        (lambda b: b.replace(b"   1.00000000000000", b"  0.0"), "line 2: scale factor is zero"),
+        (lambda b: b.replace(b"   1.00000000000000", b"  1.0 -1.0 1.0"), "line 2: three scale factors"),
         (lambda b: b"\x00\xff\x10binary" + b, "binary"),
     ],
 )

@@ -77,8 +77,11 @@ def test_npz_holds_everything_and_npy_only_values(tmp_path: Path, make_grid) -> 
 
 def test_bad_npz(tmp_path: Path) -> None:
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    with pytest.raises(DensityFileError, match=r"junk\.npz: not a readable \.npz"):
+    with pytest.raises(DensityFileError, match=r"junk\.npz: not an npz density or label \(not a zip archive\)"):
         read_density(tmp_path / "junk.npz")
+    (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 but no archive")
+    with pytest.raises(DensityFileError, match=r"broken\.npz: not a readable \.npz"):
+        read_density(tmp_path / "broken.npz")
     buffer = io.BytesIO()
     np.savez(buffer, values=np.ones((2, 2, 2)))
     (tmp_path / "part.npz").write_bytes(buffer.getvalue())

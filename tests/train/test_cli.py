@@ -83,3 +83,12 @@ def test_argument_errors(dataset_dir, tmp_path, capsys):
     assert "learning_rate" in capsys.readouterr().err
     assert main(["train", "--out", str(tmp_path / "z"), "--resume"]) == 1
     assert "config.yaml" in capsys.readouterr().err
+
+
+def test_max_steps_0_reports_only_the_checkpoints_written(dataset_dir, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["-q", "train", str(dataset_dir), "-o", str(run), "--max-steps", "0", *TINY]) == 0
+    out = capsys.readouterr().out
+    assert f"checkpoints: {run / 'last.pt'}\n" in out and "best.pt," not in out
+    assert "no best.pt: no validation ran in 0 step(s)" in out
+    assert not (run / "best.pt").exists()

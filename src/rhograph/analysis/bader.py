@@ -31,7 +31,14 @@ Periodic directions (``grid.pbc``) wrap; non-periodic ones do not (no neighbour 
 one-sided differences there). Voxels with ``ρ < vacuum_threshold`` are vacuum: they belong to no atom and
 their charge is reported separately (the ``-vac`` option of the Bader program).
 
-Integrals: ``N_A = Σ_{v ∈ Ω_A} ρ_v · ΔV``, ``V_A = |Ω_A| · ΔV``; Bader charge ``q_A = Z_val,A − N_A``.
+Integrals: ``N_A = Σ_{v ∈ Ω_A} ρ_v · ΔV``, ``V_A = |Ω_A| · ΔV``; Bader charge ``q_A = Z_val,A − N_A``, with
+``Z_val,A`` the electrons atom A brings *to this density* (Z for all-electron densities, ZVAL for VASP PAW,
+the model card's counts for a prediction): :func:`~rhograph.analysis.valence.resolve_valence` finds them.
+
+Reference density (Henkelman's ``-ref``): ``partition`` gives the density whose basins are used, e.g. the
+all-electron AECCAR0 + AECCAR2 of VASP, whose maxima sit on the nuclei, while ``grid`` (the valence CHGCAR)
+is integrated. Negative densities (small ones are normal in PAW pseudo densities) raise a
+:class:`NegativeDensityWarning`; a density with no positive value is refused.
 Units: Å, Å³, e/Å³, electrons.
 """
 
@@ -39,24 +46,39 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import product
+from typing import Any
 
 import numpy as np
 from scipy import ndimage
 
-from rhograph.errors import StructureError
+from rhograph.analysis.valence import resolve_valence
+from rhograph.errors import DensityFileError, StructureError
 from rhograph.io.density_grid import DensityGrid
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BaderResult", "bader", "minimum_image_distances"]
+__all__ = [
+    "BaderResult",
+    "NegativeDensityWarning",
+    "bader",
+    "check_density",
+    "minimum_image_distances",
+    "sum_densities",
+]
 
 #: default vacuum threshold in e/Å³ (the Bader program's automatic vacuum value)
 DEFAULT_VACUUM = 1e-3
 _METHODS = ("near-grid", "on-grid")
 #: pass 1 of the near-grid scheme trusts on-grid labels this many voxels away from any on-grid boundary
 _DEEP_RADIUS = 2
+
+
+class NegativeDensityWarning(UserWarning):
+    """The density has negative values: they are integrated into the basins (or the vacuum) they fall in."""
 
 
 @dataclass(frozen=True)
@@ -73,8 +95,10 @@ class BaderResult:
         maxima_distances: ``(M,)`` Å, distance of each maximum to its atom (minimum image).
         maxima_populations / maxima_volumes: ``(M,)`` electrons / Å³.
         atom_populations: ``(n_atoms,)`` electrons; atom_volumes: ``(n_atoms,)`` Å³.
-        valence: ``(n_atoms,)`` electrons; charges: ``(n_atoms,)`` e, ``valence − population``.
+        valence: ``(n_atoms,)`` electrons (NaN where unknown); charges: ``(n_atoms,)`` e,
+            ``valence − population`` (NaN where the valence is unknown).
         symbols: n_atoms element symbols; positions: ``(n_atoms, 3)`` Å.
+        valence_source: where the valence counts came from, in words.
     """
 
     labels: np.ndarray
@@ -95,6 +119,7 @@ class BaderResult:
     positions: np.ndarray
     method: str
     vacuum_threshold: float | None
+    valence_source: str = ""
 
     @property
     def num_atoms(self) -> int:
@@ -129,7 +154,8 @@ class BaderResult:
         return sums[1:] * self.voxel_volume, float(sums[0] * self.voxel_volume)
 
     def table(self) -> list[dict]:
-        """One JSON-ready row per atom: index, symbol, position (Å), volume (Å³), population, valence, charge."""
+        """One JSON-ready row per atom: index, symbol, position (Å), volume (Å³), population, valence, charge
+        (``None`` for an unknown valence and its charge)."""
         return [
             {
                 "index": i,
@@ -139,14 +165,44 @@ class BaderResult:
                 "z": float(self.positions[i, 2]),
                 "volume": float(self.atom_volumes[i]),
                 "population": float(self.atom_populations[i]),
-                "valence": float(self.valence[i]),
-                "charge": float(self.charges[i]),
+                "valence": _finite_or_none(self.valence[i]),
+                "charge": _finite_or_none(self.charges[i]),
             }
             for i in range(self.num_atoms)
         ]
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def check_density(grid: DensityGrid, what: str = "density") -> None:
+    """Refuse a density without any positive value; warn (:class:`NegativeDensityWarning`) about negative ones.
+
+    Raises:
+        DensityFileError: no voxel has ρ > 0 (all zero, or all negative): there is nothing to partition.
+    """
+    where = grid.source or f"<{what}>"
+    values = grid.values
+    top = float(values.max())
+    if not top > 0.0:
+        zero = top == 0.0 and float(values.min()) == 0.0
+        problem = "zero everywhere" if zero else f"nowhere positive (max {top:.3g} e/Å³)"
+        raise DensityFileError(where, f"{what} is {problem}: nothing to partition into Bader volumes")
+    negative = values < 0
+    count = int(negative.sum())
+    if count:
+        charge = float(values[negative].sum(dtype=np.float64)) * grid.voxel_volume
+        warnings.warn(
+            f"{where}: {count} of {values.size} voxels ({100 * count / values.size:.2g} %) of the {what} are "
+            f"negative (min {float(values.min()):.3g} e/Å³, {charge:.3g} e in all); they count in the basin or "
+            "vacuum they fall in (small negative values are normal in PAW / pseudopotential densities)",
+            NegativeDensityWarning,
+            stacklevel=3,
+        )
+
+
 def _offsets() -> np.ndarray:
     """The 26 neighbour offsets, ``(26, 3)`` int."""
     return np.array([o for o in product((-1, 0, 1), repeat=3) if o != (0, 0, 0)], dtype=np.int64)
@@ -354,15 +410,35 @@ def minimum_image_distances(points: np.ndarray, positions: np.ndarray, cell: np.
     return out
 
 
+def sum_densities(grids: Sequence[DensityGrid]) -> DensityGrid:
+    """The sum of densities on one grid, e.g. AECCAR0 + AECCAR2 as the reference of a Bader partition.
+
+    Raises:
+        ValueError: no grids. IncompatibleInputsError: grids that differ in shape, cell or origin.
+    """
+    if not grids:
+        raise ValueError("sum_densities: no densities given")
+    from rhograph.analysis.metrics import check_same_grid
+
+    first = grids[0]
+    total = np.asarray(first.values, dtype=np.float64).copy()
+    for other in grids[1:]:
+        check_same_grid(first, other)
+        total += other.values
+    name = " + ".join(g.source or f"density {k + 1}" for k, g in enumerate(grids))
+    return DensityGrid(atoms=first.atoms.copy(), values=total, cell=first.cell, origin=first.origin, source=name)
+
+
 # ---------------------------------------------------------------------------------------------- main
 def bader(
     grid: DensityGrid,
     *,
     vacuum_threshold: float | None = DEFAULT_VACUUM,
-    valence: np.ndarray | list[float] | None = None,
+    valence: np.ndarray | Sequence[float] | Mapping[str, float] | None = None,
     method: str = "near-grid",
     partition: DensityGrid | None = None,
     exhaustive: bool = False,
+    card: Mapping[str, Any] | None = None,
 ) -> BaderResult:
     """Bader analysis of a density grid (see the module docstring for the algorithm).
 
@@ -370,35 +446,46 @@ def bader(
         grid: density in e/Å³ to integrate; ``grid.pbc`` decides which grid axes wrap.
         vacuum_threshold: voxels with ``ρ < vacuum_threshold`` (e/Å³, of the partitioning density) are
             vacuum; ``None`` assigns every voxel to an atom.
-        valence: electrons each atom contributes, ``(n_atoms,)``; default the atomic numbers Z (all-electron
-            densities). For pseudopotential densities (VASP CHGCAR, ECP) pass the valence counts (ZVAL).
+        valence: electrons each atom brings to this density: ``(n_atoms,)`` per atom, or a mapping element
+            symbol -> electrons (other elements found as for ``None``). ``None`` (default): found by
+            :func:`~rhograph.analysis.valence.resolve_valence` — the model ``card``, the POTCAR / OUTCAR beside
+            a CHGCAR, or inferred from ∫ρ dV (Z for all-electron, the outer-shell counts for valence
+            densities); unknown counts give NaN charges and a ``ValenceWarning``.
         method: ``"near-grid"`` (Tang et al. 2009, default) or ``"on-grid"`` (2006, lattice-biased).
-        partition: optional density on the same grid whose basins are used (e.g. the DFT reference when
-            integrating a prediction, or an all-electron reference); default ``grid`` itself.
+        partition: optional density on the same grid whose basins are used (Henkelman's ``-ref``: e.g. the
+            DFT reference when integrating a prediction, or the all-electron AECCAR0 + AECCAR2 of a VASP
+            run); default ``grid`` itself.
         exhaustive: near-grid only: walk every voxel to its maximum instead of taking the label of voxels
             deep inside an on-grid basin (slower; used to check the default scheme).
+        card: model card of the model that predicted ``grid`` (its ``electrons_per_element``), for ``valence``.
 
     Returns:
         a :class:`BaderResult`; ``charges = valence − atom_populations``.
 
     Raises:
-        ValueError: unknown method, bad valence length, or ``partition`` on another grid.
+        ValueError: unknown method or bad valence length.
+        IncompatibleInputsError: ``partition`` on another grid.
+        DensityFileError: ``grid`` or ``partition`` has no positive value.
         StructureError: density maxima exist but the structure has no atoms.
     """
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
     atoms = grid.atoms
     n_atoms = len(atoms)
-    if valence is None:
-        valence_arr = atoms.numbers.astype(np.float64)
-    else:
-        valence_arr = np.asarray(valence, dtype=np.float64).reshape(-1)
-        if len(valence_arr) != n_atoms:
-            raise ValueError(f"valence has {len(valence_arr)} entries for {n_atoms} atoms")
     if partition is not None:
         from rhograph.analysis.metrics import check_same_grid
 
-        check_same_grid(grid, partition)
+        check_same_grid(grid, partition, names=(grid.source or "density", partition.source or "reference density"))
+        check_density(partition, "reference density")
+    check_density(grid)
+    if valence is None or isinstance(valence, Mapping):
+        resolved = resolve_valence(grid, given=valence, card=card)
+        valence_arr, valence_source = resolved.values, resolved.source
+    else:
+        valence_arr = np.asarray(valence, dtype=np.float64).reshape(-1)
+        valence_source = "given per atom"
+        if len(valence_arr) != n_atoms:
+            raise ValueError(f"valence has {len(valence_arr)} entries for {n_atoms} atoms")
     t0 = time.perf_counter()
     shape = grid.shape
     pbc = grid.pbc
@@ -475,4 +562,5 @@ def bader(
         positions=np.array(atoms.positions, dtype=np.float64),
         method=method,
         vacuum_threshold=vacuum_threshold,
+        valence_source=valence_source,
     )

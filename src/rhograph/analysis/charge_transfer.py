@@ -32,7 +32,7 @@ from scipy.optimize import linear_sum_assignment
 
 from rhograph.analysis.bader import BaderResult, bader, minimum_image_distances
 from rhograph.analysis.metrics import check_same_grid
-from rhograph.errors import StructureError
+from rhograph.errors import ConfigError, StructureError
 from rhograph.io.density_grid import DensityGrid
 
 __all__ = [
@@ -262,13 +262,15 @@ def charge_transfer(
         ValueError: a prediction is on another grid than its reference.
     """
     if partition not in ("own", "reference"):
-        raise ValueError(f"partition must be 'own' or 'reference', got {partition!r}")
+        raise ConfigError(f"partition must be 'own' or 'reference', got {partition!r}")
     match = match_removed_atom(full_ref.atoms, removed_ref.atoms, tolerance=tolerance)  # fail early
     _same_structure(full_ref, full_pred, 1e-3)
     _same_structure(removed_ref, removed_pred, 1e-3)
     bader_options.pop("partition", None)
     valence_full = bader_options.pop("valence", None)
-    valence_removed = None if valence_full is None else np.asarray(valence_full)[match.full_index]
+    if valence_full is None:  # Δq does not depend on it: Z, so no count has to be found
+        valence_full = full_ref.atoms.numbers.astype(np.float64)
+    valence_removed = np.asarray(valence_full)[match.full_index]
     b_full_ref = bader(full_ref, valence=valence_full, **bader_options)
     b_removed_ref = bader(removed_ref, valence=valence_removed, **bader_options)
     shared = partition == "reference"

@@ -24,6 +24,7 @@ import numpy as np
 
 from rhograph.analysis.bader import BaderResult, bader
 from rhograph.analysis.metrics import check_same_grid
+from rhograph.errors import IncompatibleInputsError
 from rhograph.io.density_grid import DensityGrid
 
 __all__ = ["ElementError", "ErrorDecomposition", "combine_decompositions", "decompose_error"]
@@ -134,12 +135,15 @@ def decompose_error(
     """
     check_same_grid(reference, prediction, names=(reference.source or "reference", prediction.source or "prediction"))
     if volumes is None:
+        bader_options.setdefault("valence", reference.atoms.numbers)  # only the volumes are used
         volumes = bader(reference, **bader_options)
     if volumes.labels.shape != reference.shape:
-        raise ValueError(f"Bader volumes of shape {volumes.labels.shape} do not fit the grid {reference.shape}")
+        raise IncompatibleInputsError(
+            f"Bader volumes of shape {volumes.labels.shape} do not fit the grid {reference.shape}"
+        )
     symbols = reference.atoms.get_chemical_symbols()
     if volumes.symbols != symbols:
-        raise ValueError("Bader volumes belong to another structure (element symbols differ)")
+        raise IncompatibleInputsError("Bader volumes belong to another structure (element symbols differ)")
     ref = np.asarray(reference.values, dtype=np.float64)
     abs_err, vac_err = volumes.integrate(np.abs(ref - prediction.values))
     abs_ref, vac_ref = volumes.integrate(np.abs(ref))

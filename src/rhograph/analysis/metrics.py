@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from rhograph.errors import IncompatibleInputsError
 from rhograph.io.density_grid import DensityGrid
 
-__all__ = ["check_same_grid", "grid_errors", "mae", "nmae", "rmse", "summarize"]
+__all__ = ["check_same_grid", "check_same_structure", "grid_errors", "mae", "nmae", "rmse", "summarize"]
 
 #: tolerances for "same grid": cell vectors and origin in Å
 CELL_ATOL = 1e-4
 ORIGIN_ATOL = 1e-4
+#: tolerance for "same structure": atom positions in Å (cube files store Bohr with 6 decimals)
+POSITION_ATOL = 1e-3
 
 
 def _name(grid: DensityGrid, default: str) -> str:
@@ -36,14 +39,44 @@ def check_same_grid(first: DensityGrid, second: DensityGrid, *, names: tuple[str
     """
     a, b = names or (_name(first, "first grid"), _name(second, "second grid"))
     if first.shape != second.shape:
-        raise ValueError(f"grids differ in shape: {a} has {first.shape}, {b} has {second.shape}")
+        raise IncompatibleInputsError(f"grids differ in shape: {a} has {first.shape}, {b} has {second.shape}")
     assert first.cell is not None and second.cell is not None
     if not np.allclose(first.cell, second.cell, rtol=0.0, atol=CELL_ATOL):
         diff = float(np.abs(first.cell - second.cell).max())
-        raise ValueError(f"grids differ in cell (max difference {diff:.3g} Å): {a} vs {b}")
+        raise IncompatibleInputsError(f"grids differ in cell (max difference {diff:.3g} Å): {a} vs {b}")
     if not np.allclose(first.origin, second.origin, rtol=0.0, atol=ORIGIN_ATOL):
-        raise ValueError(
+        raise IncompatibleInputsError(
             f"grids differ in origin: {a} has {first.origin.tolist()} Å, {b} has {second.origin.tolist()} Å"
+        )
+
+
+def check_same_structure(
+    first: DensityGrid, second: DensityGrid, *, names: tuple[str, str] | None = None, tolerance: float = POSITION_ATOL
+) -> None:
+    """Raise :class:`~rhograph.errors.IncompatibleInputsError` unless both grids hold the same atoms in the same
+    order (same elements; positions within ``tolerance`` Å, minimum image along periodic axes of the first).
+    """
+    a, b = names or (_name(first, "first grid"), _name(second, "second grid"))
+    sym_a, sym_b = first.atoms.get_chemical_symbols(), second.atoms.get_chemical_symbols()
+    if len(sym_a) != len(sym_b):
+        raise IncompatibleInputsError(f"structures differ: {a} has {len(sym_a)} atoms, {b} has {len(sym_b)}")
+    for i, (x, y) in enumerate(zip(sym_a, sym_b, strict=True)):
+        if x != y:
+            raise IncompatibleInputsError(f"structures differ: atom {i} is {x} in {a} but {y} in {b}")
+    if not sym_a:
+        return
+    diff = np.asarray(second.atoms.positions, dtype=np.float64) - first.atoms.positions
+    assert first.cell is not None
+    pbc = first.pbc
+    if pbc.any():
+        frac = diff @ np.linalg.inv(first.cell)
+        frac[:, pbc] -= np.rint(frac[:, pbc])
+        diff = frac @ first.cell
+    distance = np.linalg.norm(diff, axis=1)
+    worst = int(distance.argmax())
+    if distance[worst] > tolerance:
+        raise IncompatibleInputsError(
+            f"structures differ: atom {worst} ({sym_a[worst]}) is {distance[worst]:.3g} Å apart in {a} and {b}"
         )
 
 
@@ -54,7 +87,7 @@ def _pair(reference: DensityGrid | np.ndarray, prediction: DensityGrid | np.ndar
     ref = reference.values if isinstance(reference, DensityGrid) else np.asarray(reference)
     pred = prediction.values if isinstance(prediction, DensityGrid) else np.asarray(prediction)
     if ref.shape != pred.shape:
-        raise ValueError(f"reference shape {ref.shape} differs from prediction shape {pred.shape}")
+        raise IncompatibleInputsError(f"reference shape {ref.shape} differs from prediction shape {pred.shape}")
     if ref.size == 0:
         raise ValueError("empty density arrays")
     return ref, pred
@@ -81,7 +114,7 @@ def nmae(
     ref64 = ref.astype(np.float64, copy=False)
     denominator = float(np.abs(ref64).sum())
     if denominator == 0.0:
-        raise ValueError("ε_mae undefined: the reference density is zero everywhere")
+        raise IncompatibleInputsError("ε_mae undefined: the reference density is zero everywhere")
     return 100.0 * float(np.abs(ref64 - pred).sum()) / denominator
 
 

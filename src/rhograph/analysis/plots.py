@@ -27,6 +27,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
+from rhograph.errors import ConfigError
 from rhograph.io.atomic import atomic_path
 from rhograph.io.density_grid import DensityGrid
 
@@ -156,7 +157,7 @@ def plot_density_slices(
         log_scale: colour the densities by log10 ρ.
     """
     if axis not in (0, 1, 2):
-        raise ValueError(f"axis must be 0, 1 or 2, got {axis}")
+        raise ConfigError(f"axis must be 0, 1 or 2, got {axis}")
     if reference is not None:
         from rhograph.analysis.metrics import check_same_grid
 
@@ -170,7 +171,7 @@ def plot_density_slices(
             centre = np.abs(frac - 0.5).sum(axis=1).argmin()
             index = int(np.rint(frac[centre, axis] * n)) % n
     if not 0 <= index < n:
-        raise ValueError(f"slice index {index} outside 0..{n - 1}")
+        raise ConfigError(f"slice index {index} outside 0..{n - 1}")
     x, y = _plane(grid, axis)
     take: list[slice | int] = [slice(None)] * 3
     take[axis] = index

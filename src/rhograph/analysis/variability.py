@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rhograph.analysis.metrics import check_same_grid
+from rhograph.errors import ConfigError, IncompatibleInputsError
 from rhograph.io.density_grid import DensityGrid
 
 __all__ = ["Variability", "variability"]
@@ -57,6 +58,39 @@ class Variability:
         }
 
 
+#: Largest displacement (Å) of an atom between two densities still counted as the same structure.
+POSITION_TOLERANCE = 1e-3
+
+
+def check_same_structure(
+    first: DensityGrid, second: DensityGrid, *, names: tuple[str, str], tolerance: float = POSITION_TOLERANCE
+) -> None:
+    """Refuse two densities of different structures (elements, their order, or positions beyond ``tolerance`` Å,
+    periodic images allowed along periodic axes).
+
+    Raises:
+        IncompatibleInputsError: naming both files and the first difference.
+    """
+    a, b = first.atoms, second.atoms
+    if a.get_chemical_formula() != b.get_chemical_formula() or list(a.numbers) != list(b.numbers):
+        raise IncompatibleInputsError(
+            f"{names[1]} holds another structure ({b.get_chemical_formula()}) than {names[0]} "
+            f"({a.get_chemical_formula()}); ε_mad compares densities of one structure"
+        )
+    delta = b.positions - a.positions
+    if a.pbc.any() and abs(np.linalg.det(a.cell.array)) > 0:
+        frac = np.linalg.solve(a.cell.array.T, delta.T).T
+        frac[:, a.pbc] -= np.round(frac[:, a.pbc])
+        delta = frac @ a.cell.array
+    moved = np.linalg.norm(delta, axis=1)
+    if moved.max() > tolerance:
+        index = int(moved.argmax())
+        raise IncompatibleInputsError(
+            f"{names[1]} holds another geometry than {names[0]}: atom {index} ({a.get_chemical_symbols()[index]}) "
+            f"is {moved[index]:.3g} Å away; ε_mad compares densities of one structure"
+        )
+
+
 def variability(grids: Sequence[DensityGrid | np.ndarray], *, normalize: str = "first") -> Variability:
     """ε_mad of paper eq. 2 (percent) over K ≥ 2 densities of the same structure on the same grid.
 
@@ -66,26 +100,31 @@ def variability(grids: Sequence[DensityGrid | np.ndarray], *, normalize: str = "
         normalize: ``"first"`` (∫|ρ_1| dV, eq. 2 as printed) or ``"median"`` (∫|ρ_median| dV).
 
     Raises:
-        ValueError: fewer than two densities, different grids, unknown ``normalize``, or a zero denominator.
+        ValueError: fewer than two densities, different grids or structures, unknown ``normalize``, or a zero
+            denominator.
     """
     if normalize not in _NORMALIZE:
-        raise ValueError(f"normalize must be one of {_NORMALIZE}, got {normalize!r}")
+        raise ConfigError(f"normalize must be one of {_NORMALIZE}, got {normalize!r}")
     if len(grids) < 2:
-        raise ValueError(f"variability needs at least 2 densities of the same structure, got {len(grids)}")
+        raise ConfigError(f"variability needs at least 2 densities of the same structure, got {len(grids)}")
     names = []
     arrays = []
     for k, g in enumerate(grids):
         if isinstance(g, DensityGrid):
             first = grids[0]
             if isinstance(first, DensityGrid) and k:
-                check_same_grid(first, g, names=(first.source or "density 1", g.source or f"density {k + 1}"))
+                pair = (first.source or "density 1", g.source or f"density {k + 1}")
+                check_same_grid(first, g, names=pair)
+                check_same_structure(first, g, names=pair)
             names.append(g.source or f"density {k + 1}")
             arrays.append(g.values)
         else:
             names.append(f"density {k + 1}")
             arrays.append(np.asarray(g))
         if arrays[-1].shape != arrays[0].shape:
-            raise ValueError(f"{names[-1]}: grid shape {arrays[-1].shape} differs from {names[0]} {arrays[0].shape}")
+            raise IncompatibleInputsError(
+                f"{names[-1]}: grid shape {arrays[-1].shape} differs from {names[0]} {arrays[0].shape}"
+            )
     k_count = len(arrays)
     flat = [a.reshape(-1) for a in arrays]
     size = flat[0].size
@@ -100,7 +139,7 @@ def variability(grids: Sequence[DensityGrid | np.ndarray], *, normalize: str = "
     first_abs = float(np.abs(flat[0].astype(np.float64)).sum())
     denominator = first_abs if normalize == "first" else median_abs
     if denominator == 0.0:
-        raise ValueError(f"ε_mad undefined: ∫|ρ| dV of the {normalize} density is zero")
+        raise IncompatibleInputsError(f"ε_mad undefined: ∫|ρ| dV of the {normalize} density is zero")
     member = 100.0 * deviation / denominator
     dv = grids[0].voxel_volume if isinstance(grids[0], DensityGrid) else 1.0
     electrons = np.array([float(f.sum(dtype=np.float64)) * dv for f in flat])

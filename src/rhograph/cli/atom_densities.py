@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from rhograph.errors import ConfigError, RhographError
+
 
 def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser:
     from rhograph.cli.label import add_label_options
@@ -32,7 +34,7 @@ def _atomic_number(text: str) -> int:
     if text.isdigit():
         return int(text)
     if text not in atomic_numbers:
-        raise ValueError(f"unknown element {text!r}")
+        raise ConfigError(f"unknown element {text!r}")
     return atomic_numbers[text]
 
 
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         elements = [_atomic_number(e) for e in args.elements]
         config = config_from_args(args)
-    except ValueError as exc:
+    except RhographError as exc:
         print(f"rhograph atom-densities: error: {exc}", file=sys.stderr)
         return 2
     tables = free_atom_tables(elements, config, cutoff=args.cutoff, points=args.points)

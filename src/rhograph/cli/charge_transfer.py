@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 from rhograph.cli.bader import add_bader_options, pbc_option, valence_per_atom
+from rhograph.errors import ConfigError
 
 
 def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser:
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.full_pred and args.removed_pred:
         full_pred, removed_pred = read_density(args.full_pred, pbc=pbc), read_density(args.removed_pred, pbc=pbc)
     else:
-        raise ValueError("give either --model or both --full-pred and --removed-pred")
+        raise ConfigError("give either --model or both --full-pred and --removed-pred")
     result = charge_transfer(
         full,
         removed,

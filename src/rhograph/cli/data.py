@@ -6,6 +6,12 @@ Draws ``--count`` molecules from the QM9 geometries shipped with ``qm9pack`` (se
 the dataset order of ``DIR/densities``, the format of the public QM9 density split) and
 ``DIR/qm9_subset.json`` (the chosen QM9 indices and their parts). The default 200 molecules take about
 1.5–2 hours on 2 cores. Then: ``rhograph train DIR/densities --split DIR/split.json ...``.
+
+``rhograph data nmc --count N --seed S -o DIR``: an NMC-like materials set (layered Li(Ni,Co,Mn)O₂ cells of 8–24
+atoms with Li vacancies, strain and rattling; :mod:`rhograph.labels.nmc`) labelled with GPAW
+(``rhograph[gpaw]``): ``DIR/structures/nmc_<i>.extxyz``, ``DIR/nmc_set.json`` (recipes and parts),
+``DIR/densities/nmc_<i>_CHGCAR.zst`` and ``DIR/split.json``. Structure ``i`` and its part depend on the seed
+and ``i`` only, so a larger ``--count`` extends a set; re-running skips finished cells.
 """
 
 from __future__ import annotations
@@ -35,19 +41,68 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
     )
     q.add_argument("--validation", type=int, default=None, help="validation molecules (default 10%%)")
     q.add_argument("--test", type=int, default=None, help="test molecules (default 10%%)")
+    q.add_argument(
+        "--verify",
+        action="store_true",
+        help="only check the labelled set of OUT against the SHA-256 checksums in its manifest (exit 1 on any "
+        "missing or changed file); labels nothing",
+    )
     add_label_options(q)
     q.set_defaults(func=run)
+    add_nmc_parser(sets)
     return p
 
 
+#: label settings of `data nmc` unless given: ~0.5–5 CPU minutes per cell (docs/labels.md); some mixed-metal cells
+#: with vacancies need many SCF iterations while their moments settle, hence the higher iteration limit
+NMC_DEFAULTS = {"code": "gpaw", "compress": "zst", "spacing": 0.2, "kpt_density": 0.8, "ecut": 400.0, "max_cycle": 200}
+
+
+def add_nmc_parser(sets) -> None:
+    from rhograph.cli.label import add_label_options
+
+    n = sets.add_parser(
+        "nmc",
+        help="layered Li(Ni,Co,Mn)O2 cells labelled with GPAW",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    n.add_argument("--count", type=int, default=20, help="cells (default 20)")
+    n.add_argument("--seed", type=int, default=0, help="seed of the cells and the split (default 0)")
+    n.add_argument("-o", "--out", required=True, help="output directory")
+    add_label_options(n)
+    n.set_defaults(func=run_nmc, **NMC_DEFAULTS)
+    options = {"spacing": "grid-step"}  # option names whose destination differs
+    n.epilog = "defaults here: " + ", ".join(
+        f"--{options.get(k, k.replace('_', '-'))} {v}" for k, v in NMC_DEFAULTS.items()
+    )
+
+
+def run_nmc(args: argparse.Namespace) -> int:
+    from rhograph.cli.label import code_missing, config_from_args
+
+    if args.code != "gpaw":
+        print("rhograph data nmc: error: the NMC set is labelled with GPAW (--code gpaw)", file=sys.stderr)
+        return 2
+    if code_missing("data", "gpaw"):
+        return 1
+    from rhograph.labels.nmc import prepare_nmc
+
+    try:
+        config = config_from_args(args)
+        structures, subset = prepare_nmc(args.out, args.count, args.seed)
+    except ValueError as exc:
+        print(f"rhograph data: error: {exc}", file=sys.stderr)
+        return 2
+    return label_and_split(args, Path(args.out), structures, subset, config, periodic=True, index_key="nmc_index")
+
+
 def run(args: argparse.Namespace) -> int:
-    from rhograph.cli.label import config_from_args, print_report, pyscf_missing
+    from rhograph.cli.label import config_from_args, pyscf_missing
 
     if pyscf_missing("data"):
         return 1
-    from rhograph.data.splits import Split, save_split
-    from rhograph.labels import label_structures, output_files
-    from rhograph.labels.qm9 import dataset_split, prepare_qm9
+    from rhograph.labels.qm9 import prepare_qm9
 
     try:
         config = config_from_args(args)
@@ -55,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"rhograph data: error: {exc}", file=sys.stderr)
         return 2
     out = Path(args.out)
+    if args.verify:
+        return verify(out / "densities", config)
     try:
         structures, subset = prepare_qm9(
             out, args.count, args.seed, validation=args.validation, test=args.test, growing=args.growing
@@ -65,14 +122,25 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"rhograph data: error: {exc}", file=sys.stderr)
         return 2
+    return label_and_split(args, out, structures, subset, config, periodic=False, index_key="qm9_index")
+
+
+def label_and_split(args, out: Path, structures, subset, config, *, periodic: bool, index_key: str) -> int:
+    """Label ``structures`` into ``out/densities`` and write ``out/split.json`` of the labelled ones (parts by
+    structure, from ``subset["parts"]``); exit status 1 if any failed."""
+    from rhograph.cli.label import print_report
+    from rhograph.data.splits import Split, save_split
+    from rhograph.labels import label_structures, output_files
+    from rhograph.labels.qm9 import dataset_split
+
     densities = out / "densities"
     report = label_structures(
         structures, densities, config, workers=args.workers, threads=args.threads, scheduler=args.scheduler
     )
     print_report(report, densities)
-    # Dataset order = sorted file names of the labelled molecules (qm9_<zero-padded index>).
+    # Dataset order = sorted file names of the labelled structures (<set>_<zero-padded index>).
     labelled = sorted(
-        (output_files(s.name, False, config)[0], s.atoms.info["qm9_index"])
+        (output_files(s.name, periodic, config)[0], s.atoms.info[index_key])
         for s in structures
         if s.name not in report.failed
     )
@@ -83,3 +151,24 @@ def run(args: argparse.Namespace) -> int:
     print(f"split: {sizes['train']} train / {sizes['validation']} validation / {sizes['test']} test "
           f"-> {out / 'split.json'}")  # fmt: skip
     return 0 if report.ok else 1
+
+
+def verify(densities: Path, config) -> int:
+    """``--verify``: report every finished label whose files are missing or differ from their checksum."""
+    from rhograph.errors import DensityFileError
+    from rhograph.labels.manifest import MANIFEST_NAME, Manifest
+
+    if not (densities / MANIFEST_NAME).exists():
+        print(f"rhograph data: error: {densities / MANIFEST_NAME}: no label manifest to verify", file=sys.stderr)
+        return 2
+    try:
+        manifest = Manifest.open(densities, config.density_settings())
+    except DensityFileError as exc:
+        print(f"rhograph data: error: {exc}", file=sys.stderr)
+        return 2
+    done = sum(1 for e in manifest.structures.values() if isinstance(e, dict) and e.get("status") == "done")
+    problems = manifest.verify()
+    for name, problem in problems.items():
+        print(f"{name}: {problem}")
+    print(f"{done - len(problems)} of {done} labels match their checksums in {densities / MANIFEST_NAME}")
+    return 1 if problems else 0

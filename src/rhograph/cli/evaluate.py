@@ -36,9 +36,11 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
         help="per-element ε_mae over the Bader volumes of the reference (paper Table 2)",
     )
     p.add_argument("--no-resume", action="store_true", help="start over instead of keeping rows of errors.csv")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--chunk-size", type=int, default=None)
-    p.add_argument("--allow-unseen-elements", action="store_true")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--chunk-size", type=int, default=None, help="probes per decoder call (default: from memory)")
+    p.add_argument(
+        "--allow-unseen-elements", action="store_true", help="warn instead of failing on elements the model never saw"
+    )
     p.set_defaults(func=run)
     return p
 

@@ -1,4 +1,4 @@
-"""``rhograph label STRUCTURE… -o OUT_DIR``: Kohn–Sham DFT densities with PySCF, as training data.
+"""``rhograph label STRUCTURE… -o OUT_DIR``: Kohn–Sham DFT densities with PySCF or GPAW, as training data.
 
 Each structure (any file ASE reads; multi-frame files give one structure per frame) gets a PBE calculation
 and its density written as ``OUT_DIR/<name>.cube`` (molecules, in a box with --vacuum Å around them) or
@@ -9,6 +9,11 @@ ones (SCF not converged, electron count off) are retried. Exit status 1 if any s
 
 The default is the valence density (GTH pseudopotentials), smooth at the nuclei like the VASP PAW
 pseudo-densities the DeepDFT models were trained on; see docs/labels.md. Needs ``rhograph[dft]``.
+
+``--code gpaw`` labels periodic cells with GPAW instead (PAW, plane waves, like the paper's VASP data):
+``--ecut`` eV, ``--kpts`` or ``--kpt-density``, Gaussian ``--smearing`` (default 0.1 eV), spin polarisation
+for Mn/Fe/Co/Ni, the pseudo (valence) density as ``<name>_CHGCAR`` and with ``--all-electron`` the all-electron
+density ``all-electron/<name>_AECCAR`` for Bader analysis. Needs ``rhograph[gpaw]`` (GPL-3, optional).
 """
 
 from __future__ import annotations
@@ -16,12 +21,22 @@ from __future__ import annotations
 import argparse
 import sys
 
+from rhograph.cli.vocabulary import add_deprecated_alias
+
 _COMPRESSION = {"none": None, "gz": ".gz", "zz": ".zz", "lz4": ".lz4", "zst": ".zst"}
+#: smearing (eV) of GPAW labels unless --smearing says otherwise: the paper's VASP SIGMA
+DEFAULT_GPAW_SMEARING = 0.1
 
 
 def add_label_options(p: argparse.ArgumentParser) -> None:
     """The DFT and output options shared by ``label`` and ``data``."""
     g = p.add_argument_group("DFT")
+    g.add_argument(
+        "--code",
+        choices=["pyscf", "gpaw"],
+        default="pyscf",
+        help="DFT code: pyscf (Gaussian basis, default) or gpaw (PAW plane waves, periodic cells; rhograph[gpaw])",
+    )
     g.add_argument(
         "--density",
         choices=["valence", "all-electron"],
@@ -42,14 +57,44 @@ def add_label_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--ke-cutoff", type=float, default=None, help="plane-wave cutoff (Hartree) of periodic cells")
     g.add_argument("--charge", type=int, default=0, help="total charge (default 0)")
     g.add_argument("--spin", type=int, default=None, help="2S, unpaired electrons (default: 0 or 1 by parity)")
-    g.add_argument("--smearing", type=float, default=0.0, help="Gaussian smearing in eV (default 0)")
+    g.add_argument(
+        "--smearing", type=float, default=None, help="Gaussian smearing in eV (default 0; 0.1 with --code gpaw)"
+    )
+    g.add_argument("--ecut", type=float, default=None, help="GPAW plane-wave cutoff in eV (default 400)")
+    g.add_argument(
+        "--kpt-density",
+        type=float,
+        default=None,
+        help="GPAW: k-points per Å⁻¹ along each reciprocal vector (a mesh per cell; overrides --kpts; 0 = use --kpts)",
+    )
     g.add_argument("--max-cycle", type=int, default=100, help="SCF iteration limit (default 100)")
-    g.add_argument("--conv-tol", type=float, default=1e-9, help="SCF energy tolerance in Hartree (default 1e-9)")
+    g.add_argument("--conv-tol", type=float, default=1e-8, help="SCF energy tolerance in Hartree (default 1e-8)")
+    g.add_argument(
+        "--xc-grid-level",
+        type=int,
+        default=1,
+        help="PySCF XC integration grid level 0-9 of molecules (default 1: within 0.002%% ε_mae of level 3)",
+    )
     o = p.add_argument_group("output")
-    o.add_argument("--spacing", type=float, default=0.15, help="grid spacing in Å (default 0.15)")
+    step = o.add_argument(
+        "--grid-step", dest="spacing", metavar="GRID_STEP", type=float, default=0.15, help="grid spacing in Å"
+    )
+    add_deprecated_alias(o, "--spacing", step)
     o.add_argument("--vacuum", type=float, default=4.0, help="Å of vacuum around molecules (default 4)")
     o.add_argument("--compact", action="store_true", help="also write <name>.dm.npz (basis + density matrix)")
     o.add_argument("--no-grid", action="store_true", help="write only the compact labels (needs --compact)")
+    o.add_argument(
+        "--all-electron",
+        action="store_true",
+        help="GPAW: also write the all-electron density all-electron/<name>_AECCAR (core + valence, for Bader)",
+    )
+    o.add_argument(
+        "--ae-refinement",
+        type=int,
+        default=1,
+        help="GPAW: the all-electron grid is this many times finer per axis (default 1 = the label grid, usable as "
+        "`rhograph bader CHGCAR --ref AECCAR`)",
+    )
     o.add_argument(
         "--compress",
         choices=sorted(_COMPRESSION),
@@ -78,7 +123,15 @@ def add_label_options(p: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace):  # -> LabelConfig
     from rhograph.labels import LabelConfig
 
+    smearing = args.smearing
+    if smearing is None:
+        smearing = DEFAULT_GPAW_SMEARING if args.code == "gpaw" else 0.0
     return LabelConfig(
+        code=args.code,
+        ecut=args.ecut,
+        kpt_density=args.kpt_density or None,
+        all_electron_grid=args.all_electron,
+        ae_refinement=args.ae_refinement,
         density=args.density,
         xc=args.xc,
         basis=args.basis,
@@ -89,9 +142,10 @@ def config_from_args(args: argparse.Namespace):  # -> LabelConfig
         ke_cutoff=args.ke_cutoff,
         charge=args.charge,
         spin=args.spin,
-        smearing=args.smearing,
+        smearing=smearing,
         max_cycle=args.max_cycle,
         conv_tol=args.conv_tol,
+        xc_grid_level=args.xc_grid_level,
         write_grid=not args.no_grid,
         write_compact=args.compact,
         compression=_COMPRESSION[args.compress],
@@ -106,6 +160,20 @@ def pyscf_missing(verb: str) -> bool:
     except ImportError:
         print(f"rhograph {verb}: error: PySCF is not installed; install rhograph[dft] "
               "(pip install 'rhograph[dft]')", file=sys.stderr)  # fmt: skip
+        return True
+    return False
+
+
+def code_missing(verb: str, code: str) -> bool:
+    """Print the install hint and return ``True`` if the DFT code cannot be imported."""
+    if code != "gpaw":
+        return pyscf_missing(verb)
+    from rhograph.labels.gpaw_dft import INSTALL_HINT
+
+    try:
+        import gpaw  # noqa: F401
+    except ImportError:
+        print(f"rhograph {verb}: error: {INSTALL_HINT}", file=sys.stderr)
         return True
     return False
 
@@ -128,7 +196,7 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
 
 
 def run(args: argparse.Namespace) -> int:
-    if pyscf_missing("label"):
+    if code_missing("label", args.code):
         return 1
     from rhograph.labels import label_structures, read_structures
 

@@ -13,9 +13,12 @@ prints the expected ε_mae.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 from pathlib import Path
+
+from rhograph.errors import ConfigError, RhographError
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +56,9 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
     p.add_argument("--like", help="predict on the grid of this reference CHGCAR/cube file")
     p.add_argument("--vacuum", type=float, default=4.0, help="Å of vacuum around molecules (default 4)")
     p.add_argument("--pbc", choices=["auto", "on", "off"], default="auto", help="override periodicity")
-    p.add_argument("--index", default="-1", help="frame(s) of multi-frame files: -1 (last), 0, ':' (all)")
+    p.add_argument(
+        "--index", type=parse_index, default="-1", help="frame(s) of multi-frame files: -1 (last), 0, ':' (all)"
+    )
     p.add_argument(
         "--format",
         choices=sorted(_FORMAT_SUFFIX),
@@ -72,6 +77,16 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
         help="torch.compile the probe decoder (one-off ~30-60 s compilation; pays with one thread per process)",
     )
     p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace output files even when they are read-only (writable ones are always replaced)",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON list (one object per structure: output files, grid, ∫ρ dV, timings) instead of text",
+    )
+    p.add_argument(
         "--allow-unseen-elements",
         action="store_true",
         help="warn instead of failing when the structure has elements the model never saw",
@@ -80,11 +95,55 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
     return p
 
 
-def _frames(path: str, index: str):
+def parse_index(text: str) -> int | slice:
+    """``--index``: a frame number (negative counts from the end) or a slice ``start:stop[:step]``."""
+    try:
+        if ":" not in text:
+            return int(text)
+        parts = [int(part) if part.strip() else None for part in text.split(":")]
+        if len(parts) > 3:
+            raise ValueError
+        return slice(*parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a frame number (0, -1) or a slice (':', '0:10'), got {text!r}"
+        ) from None
+
+
+def _frames(path: str, index: int | slice):
+    """The frames of ``path`` that ``index`` selects; an index past the end names the file and its frames."""
     from rhograph.inference.structures import read_structures
 
-    idx: str | int = index if ":" in index else int(index)
-    return read_structures(path, index=idx)
+    frames = read_structures(path, index=":")
+    if isinstance(index, slice):
+        chosen = frames[index]
+        if not chosen:
+            raise ConfigError(f"{path}: --index selects no frame of the {len(frames)} the file holds")
+        return chosen
+    if not -len(frames) <= index < len(frames):
+        raise ConfigError(
+            f"{path}: --index {index} is out of range: the file holds {len(frames)} frame(s) "
+            f"(0..{len(frames) - 1}, or -1 for the last)"
+        )
+    return [frames[index]]
+
+
+def _check_output(target: Path, many: bool, fmt: str, overwrite: bool) -> None:
+    """Before any work: the output format is known and the file (or folder) can be written."""
+    from rhograph.io.atomic import check_writable
+    from rhograph.io.formats import density_format
+
+    if many:
+        check_writable(target / f"probe{_FORMAT_SUFFIX[fmt]}", overwrite=overwrite)
+        return
+    try:
+        density_format(target)
+    except RhographError:
+        raise ConfigError(
+            f"-o {target}: unknown output format; name it *.cube, *CHGCAR*, *.npy or *.npz "
+            "(optionally + .gz/.zz/.lz4/.zst), or give a folder (ending in /) for several structures"
+        ) from None
+    check_writable(target, overwrite=overwrite)
 
 
 def _distributed():
@@ -114,6 +173,7 @@ def run(args: argparse.Namespace) -> int:
         expected_electrons,
         predict,
         summary_line,
+        summary_record,
         timed_progress,
         write_prediction,
     )
@@ -142,9 +202,13 @@ def run(args: argparse.Namespace) -> int:
     )
     rank, world_size, dist_device = _distributed()
     device = device_of(dist_device or args.device)
+    output = Path(args.output)
+    many_given = args.output.endswith(os.sep) or output.is_dir() or len(args.structures) > 1
+    if rank == 0:
+        _check_output(output, many_given, args.format, args.overwrite)
     loaded = resolve_model(args.model, device=device)
     if args.uncertainty and not loaded.is_ensemble:
-        raise ValueError(
+        raise ConfigError(
             f"--uncertainty needs an ensemble; {loaded.name} is one model (pass an ensemble run folder or "
             "several --model checkpoints)"
         )
@@ -157,12 +221,13 @@ def run(args: argparse.Namespace) -> int:
             label = Path(path).name if len(frames) == 1 else f"{Path(path).name}[{i}]"
             stem = Path(path).name.split(".")[0] + ("" if len(frames) == 1 else f"_{i}")
             jobs.append((label, stem, atoms))
-    output = Path(args.output)
-    many = len(jobs) > 1 or args.output.endswith(os.sep) or output.is_dir()
-    if many:
-        output.mkdir(parents=True, exist_ok=True)
-    for label, stem, atoms in jobs:
-        target = output / f"{stem}{_FORMAT_SUFFIX[args.format]}" if many else output
+    many = len(jobs) > 1 or many_given
+    targets = [output / f"{stem}{_FORMAT_SUFFIX[args.format]}" if many else output for _, stem, _ in jobs]
+    if many and rank == 0:  # every file before the first prediction (read-only ones are refused)
+        for target in targets:
+            _check_output(target, False, args.format, args.overwrite)
+    summaries = []
+    for (label, _, atoms), target in zip(jobs, targets, strict=True):
         grid = predict(
             atoms,
             loaded,
@@ -176,9 +241,15 @@ def run(args: argparse.Namespace) -> int:
         )
         if rank == 0:
             written = write_prediction(target, grid)
-            print(summary_line(label, grid, expected_electrons(grid.atoms, loaded)))
-            for path in written:
-                print(f"  wrote {path}")
+            expected = expected_electrons(grid.atoms, loaded)
+            if args.json:
+                summaries.append(summary_record(label, grid, expected, written))
+            else:
+                print(summary_line(label, grid, expected))
+                for path in written:
+                    print(f"  wrote {path}")
+    if args.json and rank == 0:
+        print(json.dumps(summaries, indent=2))
     if world_size > 1:
         import torch.distributed as dist
 

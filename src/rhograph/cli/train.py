@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from rhograph.errors import ConfigError, RhographError
+
 if TYPE_CHECKING:
     from rhograph.train.config import TrainConfig
 
@@ -80,7 +82,7 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
+            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
         value = yaml.safe_load(text) if text.strip() else None
         if key.startswith("model."):
             out.setdefault("model", {})[key.removeprefix("model.")] = value
@@ -113,7 +115,7 @@ def resolve_config(args: argparse.Namespace) -> tuple[TrainConfig, dict[str, Any
     base = read_config(args.out).to_dict() if args.resume else None
     config = load_train_config(args.config, overrides, base=base)
     if not config.data:
-        raise ValueError("no dataset given: pass DATA (or `data:` in --config)")
+        raise ConfigError("no dataset given: pass DATA (or `data:` in --config)")
     return config, base
 
 
@@ -127,7 +129,7 @@ def _run_ensemble(config: TrainConfig, args: argparse.Namespace) -> int:
 
     try:
         result = train_ensemble(config, args.out, resume=args.resume)
-    except ValueError as exc:
+    except RhographError as exc:
         print(f"rhograph train: error: {exc}", file=sys.stderr)
         return 1
     for index, member in enumerate(result.members):
@@ -150,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         config, base = resolve_config(args)
-    except ValueError as exc:
+    except RhographError as exc:
         print(f"rhograph train: error: {exc}", file=sys.stderr)
         return 2
     if base is not None:
@@ -161,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
         return _run_ensemble(config, args)
     try:
         result = train(config, args.out, resume=args.resume)
-    except ValueError as exc:
+    except RhographError as exc:
         print(f"rhograph train: error: {exc}", file=sys.stderr)
         return 1
     if int(os.environ.get("RANK", "0")) != 0:  # torchrun: rank 0 reports
@@ -172,7 +174,10 @@ def run(args: argparse.Namespace) -> int:
             f"step {result.step} ({result.stop_reason}): best validation MAE {result.best_val_mae:.4g} e/Å³ "
             f"at step {result.best_step}{nmae}"
         )
-    print(f"checkpoints: {args.out / 'best.pt'}, {args.out / 'last.pt'}")
+    written = [args.out / name for name in ("best.pt", "last.pt") if (args.out / name).exists()]
+    print(f"checkpoints: {', '.join(map(str, written)) or 'none'}")
+    if not (args.out / "best.pt").exists():
+        print(f"no best.pt: no validation ran in {result.step} step(s) (val_every={config.val_every})")
     if result.signal_number is not None:
         print(f"interrupted; continue with: rhograph train --out {args.out} --resume")
         return 128 + result.signal_number

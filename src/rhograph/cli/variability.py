@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from rhograph.errors import ConfigError
+
 
 def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
@@ -27,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from rhograph.io.formats import read_density
 
     if len(args.files) < 2:
-        raise ValueError(f"variability needs at least 2 density files, got {len(args.files)}")
+        raise ConfigError(f"variability needs at least 2 density files, got {len(args.files)}")
     grids = [read_density(path) for path in args.files]
     result = variability(grids, normalize=args.normalize)
     if args.json:

@@ -40,7 +40,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 from rhograph.data.collate import collate
 from rhograph.data.graph import make_sample
 from rhograph.data.probes import fixed_validation_probes, sample_grid_probes
-from rhograph.errors import StructureError
+from rhograph.errors import ConfigError, StructureError
 from rhograph.io.density_grid import DensityGrid
 
 # Tags that keep the random streams of different purposes apart (numpy SeedSequence entropy words).
@@ -109,7 +109,7 @@ class GridSource:
 
     def __init__(self, dataset: Any, pbc: str = "file") -> None:
         if pbc not in PBC_MODES:
-            raise ValueError(f"pbc={pbc!r} is not allowed; choose one of {list(PBC_MODES)}")
+            raise ConfigError(f"pbc={pbc!r} is not allowed; choose one of {list(PBC_MODES)}")
         self.dataset = dataset
         self.pbc = pbc
 
@@ -185,7 +185,7 @@ class StreamSequence:
 
     def __init__(self, indices: Sequence[int], stream: int, num_streams: int, seed: int) -> None:
         if not indices:
-            raise ValueError("the training set is empty")
+            raise ConfigError("the training set is empty")
         self.indices = np.asarray(indices, dtype=np.int64)
         self.stream = stream
         self.num_streams = num_streams
@@ -312,9 +312,9 @@ class ProbeBatchStream(IterableDataset):
     def __init__(self, source: TargetSource, spec: StreamSpec, dtype: torch.dtype = torch.float32) -> None:
         super().__init__()
         if spec.structures_per_batch < 1 or spec.probes_per_structure < 1:
-            raise ValueError("structures_per_batch and probes_per_structure must be >= 1")
+            raise ConfigError("structures_per_batch and probes_per_structure must be >= 1")
         if spec.pool_size < 1 or (spec.replace_every is not None and spec.replace_every < 1):
-            raise ValueError("pool_size and replace_every must be >= 1")
+            raise ConfigError("pool_size and replace_every must be >= 1")
         self.source = source
         self.spec = spec
         self.dtype = dtype

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from rhograph.errors import DensityFileError
+from rhograph.errors import ConfigError, DensityFileError
 from rhograph.io.atomic import atomic_open
 
 SPLIT_KEYS = ("train", "validation", "test")
@@ -46,14 +46,14 @@ class Split:
         for part in SPLIT_KEYS:
             for index in getattr(self, part):
                 if not 0 <= index < num_structures:
-                    raise ValueError(
+                    raise ConfigError(
                         f"{where}: {part} index {index} is out of range for a dataset of {num_structures} structures"
                     )
                 if index in seen:
-                    raise ValueError(f"{where}: index {index} appears in both {seen[index]} and {part}")
+                    raise ConfigError(f"{where}: index {index} appears in both {seen[index]} and {part}")
                 seen[index] = part
         if not self.train:
-            raise ValueError(f"{where}: the training set is empty")
+            raise ConfigError(f"{where}: the training set is empty")
 
     def to_dict(self) -> dict[str, list[int]]:
         return {part: [int(i) for i in getattr(self, part)] for part in SPLIT_KEYS}
@@ -99,13 +99,13 @@ def save_split(split: Split, path: str | os.PathLike[str]) -> None:
 def _count(size: int | float, total: int, name: str) -> int:
     """A part size given as a count (int) or a fraction of ``total`` (float in [0, 1))."""
     if isinstance(size, bool):
-        raise ValueError(f"{name} must be a count or a fraction, got {size!r}")
+        raise ConfigError(f"{name} must be a count or a fraction, got {size!r}")
     if isinstance(size, float):
         if not 0.0 <= size < 1.0:
-            raise ValueError(f"{name} as a fraction must be in [0, 1), got {size!r}")
+            raise ConfigError(f"{name} as a fraction must be in [0, 1), got {size!r}")
         return round(size * total)
     if size < 0:
-        raise ValueError(f"{name} must be >= 0, got {size!r}")
+        raise ConfigError(f"{name} must be >= 0, got {size!r}")
     return int(size)
 
 
@@ -118,7 +118,7 @@ def random_split(num_structures: int, *, val_size: int | float, test_size: int |
     n_val = _count(val_size, num_structures, "val_size")
     n_test = _count(test_size, num_structures, "test_size")
     if n_val + n_test >= num_structures:
-        raise ValueError(
+        raise ConfigError(
             f"val_size ({n_val}) + test_size ({n_test}) leave no training structures in a dataset of {num_structures}"
         )
     order = np.random.default_rng(seed).permutation(num_structures).tolist()
@@ -138,7 +138,7 @@ def train_subset(split: Split, size: int | None, *, seed: int) -> Split:
     if size is None:
         return split
     if not 0 < size <= len(split.train):
-        raise ValueError(f"train_size must be in [1, {len(split.train)}] (training structures), got {size}")
+        raise ConfigError(f"train_size must be in [1, {len(split.train)}] (training structures), got {size}")
     order = np.random.default_rng(seed).permutation(len(split.train))
     train = tuple(split.train[i] for i in order[:size])
     return Split(train=train, validation=split.validation, test=split.test)

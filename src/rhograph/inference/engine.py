@@ -14,7 +14,10 @@ For one structure:
 5. with ``rank``/``world_size`` the chunks are dealt round-robin over processes and summed onto rank 0
    (torch.distributed, any backend);
 6. with an ensemble (:class:`~rhograph.models.ensemble.EnsembleModel`) the density is the member mean, and
-   ``uncertainty=True`` also returns the member standard deviation per grid point.
+   ``uncertainty=True`` also returns the member standard deviation per grid point;
+7. on CPU the decoder's intra-op thread count (1 or torch's) is chosen per piece of a chunk from measured speed
+   (:class:`~rhograph.inference.threads.ThreadGovernor`): many small operations on several OpenMP threads
+   collapse when another process takes a core, one thread does not, and on a quiet machine more threads win.
 
 Densities are in e/Å³; positions in Å.
 """
@@ -36,11 +39,15 @@ from rhograph import keys
 from rhograph.data import collate, grid_points, grid_probe_graph, make_sample
 from rhograph.inference.chunking import choose_chunk_size
 from rhograph.inference.grids import GridSpec
+from rhograph.inference.threads import ThreadGovernor
 from rhograph.models.compiling import check_compile_toolchain, compile_module
 
 log = logging.getLogger(__name__)
 
 DERIVED_FIELDS = ("gradient", "hessian_eigenvalues", "iri", "dori")
+#: CPU decoder pieces (edges) between thread-count decisions, and the smaller pieces that try the other count
+PIECE_EDGES = 1 << 15
+TRIAL_EDGES = 1 << 11
 #: density floor (e/Å³) used in IRI = |∇ρ|/ρ^1.1 where a model predicts ρ ≤ 0
 RHO_FLOOR = 1e-8
 
@@ -93,6 +100,9 @@ class GridPredictor:
         progress: called as ``progress(done_points, total_points)`` after each chunk.
         compile: decode probes with a ``torch.compile``-d copy of the probe decoder (derived fields, which
             need autograd, still use the eager decoder). See docs/prediction.md for when it pays.
+        adaptive_threads: on CPU (eager decoder, density only), decode each chunk in pieces and choose 1 or
+            ``torch.get_num_threads()`` intra-op threads per piece from the measured speed (module docstring,
+            item 7); ``False``: every piece with torch's threads.
     """
 
     def __init__(
@@ -104,6 +114,7 @@ class GridPredictor:
         overlap: bool = True,
         progress: Callable[[int, int], None] | None = None,
         compile: bool = False,
+        adaptive_threads: bool = True,
     ) -> None:
         self.model = model.eval()
         param = next(model.parameters())
@@ -117,6 +128,46 @@ class GridPredictor:
         if compile and not hasattr(model, "probe_model"):
             raise ValueError(f"compile is not supported for a {type(model).__name__}; predict without compile")
         self.probe_forward = compiled_probe_decoder(model, self.device) if compile else None
+        self.adaptive_threads = adaptive_threads
+        self.governor: ThreadGovernor | None = None
+        self._governing: ThreadGovernor | None = None  # during predict_grid
+
+    def _thread_governor(self, threads: int) -> ThreadGovernor | None:
+        """The governor for ``threads`` intra-op threads at most, or ``None`` where no choice is made."""
+        if not self.adaptive_threads or self.device.type != "cpu" or self.probe_forward is not None or threads < 2:
+            return None
+        if self.governor is None or self.governor.max_threads != threads:
+            self.governor = ThreadGovernor(max_threads=threads)
+        return self.governor
+
+    def _decode_probes(self, atom_batch, states, positions: np.ndarray, edges: np.ndarray, offsets) -> torch.Tensor:
+        """Densities of probes that all have edges; on CPU in pieces with governed thread counts."""
+        governor = self._governing
+        if governor is None:
+            batch = self._probe_batch(atom_batch, positions, edges, offsets)
+            with torch.inference_mode():
+                return self.model.decode_probes(states, batch, self.probe_forward)
+        order = np.argsort(edges[1], kind="stable")  # edges grouped by probe
+        first_edge = np.concatenate(([0], np.cumsum(np.bincount(edges[1], minlength=len(positions)))))
+        parts = []
+        start = 0
+        try:
+            while start < len(positions):
+                threads, trial = governor.choose()
+                target = first_edge[start] + (TRIAL_EDGES if trial else PIECE_EDGES)
+                stop = int(min(len(positions), max(start + 1, np.searchsorted(first_edge, target, side="right") - 1)))
+                index = order[first_edge[start] : first_edge[stop]]
+                piece_edges = np.stack([edges[0, index], edges[1, index] - start])
+                batch = self._probe_batch(atom_batch, positions[start:stop], piece_edges, offsets[index])
+                torch.set_num_threads(threads)
+                t0 = time.perf_counter()
+                with torch.inference_mode():
+                    parts.append(self.model.decode_probes(states, batch))
+                governor.record(threads, len(index), time.perf_counter() - t0, trial)
+                start = stop
+        finally:
+            torch.set_num_threads(governor.best())  # the rest of the prediction runs with the best count
+        return torch.cat(parts)
 
     # ------------------------------------------------------------------ atoms
     def encode(self, atoms: ase.Atoms) -> tuple[dict[str, torch.Tensor], object]:
@@ -207,6 +258,17 @@ class GridPredictor:
             uncertainty: also return the member standard deviation (``GridPrediction.std``); needs an
                 ensemble model (one with ``decode_probes_with_std``).
         """
+        threads = torch.get_num_threads()
+        self._governing = None if derived or uncertainty else self._thread_governor(threads)
+        if self._governing is not None:  # encoding and graph work too: many small operations
+            torch.set_num_threads(self._governing.best())
+        try:
+            return self._predict_grid(atoms, spec, derived, out, rank, world_size, uncertainty)
+        finally:
+            self._governing = None
+            torch.set_num_threads(threads)
+
+    def _predict_grid(self, atoms, spec, derived, out, rank, world_size, uncertainty) -> GridPrediction:
         unknown = sorted(set(derived) - set(DERIVED_FIELDS))
         if unknown:
             raise ValueError(f"unknown derived field(s) {unknown}; choose from {list(DERIVED_FIELDS)}")
@@ -347,13 +409,13 @@ class GridPredictor:
         if std is not None:
             std[start:stop] = empty_std
         if reached.any():
-            batch = self._probe_batch(atom_batch, sub_positions, sub_edges, offsets)
-            with torch.inference_mode():
-                if std is None:
-                    rho = self.model.decode_probes(states, batch, self.probe_forward)
-                else:
+            if std is None:
+                rho = self._decode_probes(atom_batch, states, sub_positions, sub_edges, offsets)
+            else:
+                batch = self._probe_batch(atom_batch, sub_positions, sub_edges, offsets)
+                with torch.inference_mode():
                     rho, sigma = self.model.decode_probes_with_std(states, batch)
-                    std[start:stop][reached] = sigma.float().cpu().numpy()
+                std[start:stop][reached] = sigma.float().cpu().numpy()
             chunk_values[reached] = rho.float().cpu().numpy()
             stats.num_decoded += int(reached.sum())
         values[start:stop] = chunk_values

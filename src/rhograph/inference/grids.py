@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import ase
 import numpy as np
 
-from rhograph.errors import StructureError
+from rhograph.errors import ConfigError, StructureError
 from rhograph.io.density_grid import DensityGrid
 
 
@@ -76,7 +76,7 @@ def resolve_pbc(atoms: ase.Atoms, pbc: str) -> ase.Atoms:
     elif pbc == "off":
         atoms.pbc = False
     else:
-        raise ValueError(f"pbc={pbc!r} is not allowed; choose one of ['auto', 'on', 'off']")
+        raise ConfigError(f"pbc={pbc!r} is not allowed; choose one of ['auto', 'on', 'off']")
     if atoms.pbc.any() and atoms.cell.rank < 3:
         raise StructureError(
             f"structure is periodic along {atoms.pbc.tolist()} but its cell has rank {atoms.cell.rank}; "
@@ -107,9 +107,9 @@ def make_grid(
         the origin, which makes the result writable both as cube and as CHGCAR.
     """
     if grid_step <= 0:
-        raise ValueError(f"grid_step must be > 0 Å, got {grid_step}")
+        raise ConfigError(f"grid_step must be > 0 Å, got {grid_step}")
     if vacuum < 0:
-        raise ValueError(f"vacuum must be >= 0 Å, got {vacuum}")
+        raise ConfigError(f"vacuum must be >= 0 Å, got {vacuum}")
     atoms = atoms.copy()
     if like is not None:
         return atoms, GridSpec.of(like)
@@ -125,5 +125,5 @@ def make_grid(
         shape = tuple(max(1, math.ceil(length / grid_step - 1e-9)) for length in lengths)  # type: ignore[assignment]
     shape = tuple(int(n) for n in shape)  # type: ignore[assignment]
     if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(f"grid shape must be three positive integers, got {shape}")
+        raise ConfigError(f"grid shape must be three positive integers, got {shape}")
     return atoms, GridSpec(cell=cell, shape=shape, origin=np.zeros(3))  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ with a model card ``<name>.json`` beside it (training data, steps, metrics, elem
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -125,6 +126,36 @@ def resolve_model(
         metadata = dict(load_checkpoint(path).get("metadata") or {})
     card = _card_for(path, metadata) if path.is_file() else {}
     return LoadedModel(model=model, name=str(source), card=card)
+
+
+def load_model(
+    source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    map_location: torch.device | str = "cpu",
+) -> torch.nn.Module:
+    """Load a model by any name :func:`rhograph.predict` takes: a bundled name (``"qm9-painn-delta"``; ``None``
+    for the default), a rhograph checkpoint, a released DeepDFT model folder, or an ensemble (a run folder
+    with ``member-N`` folders or a list of models).
+
+    Args:
+        source: what to load (see above); :func:`available_models` lists the bundled names.
+        map_location: device for the model.
+
+    Returns:
+        the model in eval mode on ``map_location`` (an ``EnsembleModel`` for an ensemble). Its model card is
+        available through :func:`resolve_model` (``resolve_model(source).card``).
+
+    Raises:
+        FileNotFoundError: no such file or folder, and not a bundled name (the message lists the bundled ones).
+        CheckpointError: corrupt file, unknown format, invalid config, or weights of another architecture.
+    """
+    if isinstance(source, str | os.PathLike) and not Path(source).exists() and str(source) not in available_models():
+        bundled = ", ".join(available_models()) or "none"
+        raise FileNotFoundError(
+            errno.ENOENT,
+            f"no such model file or folder, and not a bundled model name (bundled: {bundled})",
+            str(source),
+        )
+    return resolve_model(source, device=map_location).model
 
 
 def resolve_ensemble(

@@ -14,16 +14,17 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import ase
 import numpy as np
 import torch
 
-from rhograph.errors import StructureError
+from rhograph.errors import ConfigError, ResourceError, StructureError
 from rhograph.inference.engine import DERIVED_FIELDS, GridPredictor, PredictionStats
 from rhograph.inference.grids import make_grid, resolve_pbc
 from rhograph.inference.model_source import LoadedModel, resolve_model
-from rhograph.inference.structures import check_structure
+from rhograph.inference.structures import as_atoms, check_structure
 from rhograph.io.density_grid import DensityGrid
 
 log = logging.getLogger(__name__)
@@ -75,9 +76,13 @@ class PredictOptions:
     def __post_init__(self) -> None:
         unknown = sorted(set(self.derived) - set(DERIVED_FIELDS))
         if unknown:
-            raise ValueError(f"derived={unknown} not allowed; choose from {list(DERIVED_FIELDS)}")
+            raise ConfigError(f"derived={unknown} not allowed; choose from {list(DERIVED_FIELDS)}")
         if self.unseen_elements not in ("error", "warn"):
-            raise ValueError(f"unseen_elements={self.unseen_elements!r}; choose 'error' or 'warn'")
+            raise ConfigError(f"unseen_elements={self.unseen_elements!r}; choose 'error' or 'warn'")
+        if self.chunk_size is not None and (
+            isinstance(self.chunk_size, bool) or not isinstance(self.chunk_size, int) or self.chunk_size < 1
+        ):
+            raise ConfigError(f"chunk_size={self.chunk_size!r} must be a positive integer (probes per decoder call)")
 
 
 def check_elements(atoms: ase.Atoms, loaded: LoadedModel, policy: str, source: str) -> None:
@@ -101,14 +106,78 @@ def check_elements(atoms: ase.Atoms, loaded: LoadedModel, policy: str, source: s
 
 
 def device_of(name: str | torch.device | None) -> torch.device:
-    """``auto`` / ``None`` → CUDA if available, else CPU."""
+    """``auto`` / ``None`` → CUDA if available, else CPU.
+
+    Raises:
+        ConfigError: an unknown device name, or a CUDA device on a machine without (that) CUDA device.
+    """
     if name is None or str(name) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"device={str(name)!r} is not allowed; choose auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device={str(name)!r} requested but CUDA is not available; use cpu or auto")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError(f"device={str(name)!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return device
+
+
+#: Fraction of the available RAM that the result arrays of one prediction may take.
+GRID_MEMORY_FRACTION = 0.8
+
+#: Values per grid point of each derived field (the density itself and ``std`` are one each).
+_FIELD_COMPONENTS = {"gradient": 3, "hessian_eigenvalues": 3, "iri": 1, "dori": 1}
+
+
+def _size(num_bytes: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if num_bytes < 1024 or unit == "TiB":
+            return f"{num_bytes:.1f} {unit}" if unit != "B" else f"{num_bytes:.0f} B"
+        num_bytes /= 1024
+    raise AssertionError  # pragma: no cover
+
+
+def check_grid_memory(
+    shape: tuple[int, int, int], options: PredictOptions, source: str, available: int | None = None
+) -> int:
+    """Refuse a grid whose result arrays (float32 density, derived fields, ``std``) cannot fit in RAM.
+
+    Args:
+        shape: the grid shape.
+        options: the prediction options (derived fields and uncertainty add arrays).
+        source: the structure's name for the message.
+        available: bytes of RAM available (default: ``psutil.virtual_memory().available``).
+
+    Returns:
+        The bytes the result arrays need.
+
+    Raises:
+        ResourceError: naming the grid, the size it needs, the memory there is, and what to do instead.
+    """
+    points = int(np.prod(shape, dtype=np.float64))
+    values = 1 + sum(_FIELD_COMPONENTS[name] for name in options.derived) + (1 if options.uncertainty else 0)
+    need = 4 * points * values
+    if available is None:
+        import psutil
+
+        available = int(psutil.virtual_memory().available)
+    if need <= GRID_MEMORY_FRACTION * available:
+        return need
+    ratio = (need / (GRID_MEMORY_FRACTION * available)) ** (1 / 3)
+    step = f"a --grid-step about {ratio:.2g}x coarser ({options.grid_step * ratio:.3g} Å)"
+    fields = f" for {values} values per point" if values > 1 else ""
+    raise ResourceError(
+        f"{source}: a grid of {points:,} points {tuple(shape)} needs {_size(need)}{fields}, more than the "
+        f"{_size(available)} of memory available; use {step}, a smaller --grid / --vacuum, fewer derived "
+        "fields, or the Python API with out=np.memmap(...) to stream the grid to disk"
+    )
 
 
 def predict(
-    atoms: ase.Atoms,
+    atoms: ase.Atoms | str | os.PathLike[str] | Any,
     model: str | os.PathLike[str] | torch.nn.Module | LoadedModel | list[str | os.PathLike[str]] | None = None,
     *,
     like: DensityGrid | None = None,
@@ -118,13 +187,15 @@ def predict(
     rank: int = 0,
     world_size: int = 1,
     out: np.ndarray | None = None,
-    source: str = "<atoms>",
+    source: str | None = None,
     **option_overrides,
 ) -> DensityGrid:
     """Predict the electron density of a structure on a full grid.
 
     Args:
-        atoms: the structure (Å). Molecules (no periodicity) are centred in a box with ``vacuum``.
+        atoms: the structure (Å): ``ase.Atoms``, a pymatgen ``Structure`` or ``Molecule`` (needs pymatgen), or
+            a structure file (anything ASE reads, or a density file; the last frame). Molecules (no
+            periodicity) are centred in a box with ``vacuum``.
         model: ``None`` for the bundled default, a bundled name, a checkpoint path, a DeepDFT folder, a
             model, or an already loaded :class:`LoadedModel` (reuse it for many structures); an ensemble run
             folder or a list of models predicts the ensemble mean (see ``uncertainty``).
@@ -134,6 +205,7 @@ def predict(
         progress: ``progress(done, total)`` callback.
         rank, world_size: split the grid over ``torch.distributed`` processes; rank 0 gets the full grid.
         out: optional preallocated float32 buffer (e.g. ``np.memmap``) of the grid's size.
+        source: name of the structure in messages (default the file name, ``<pymatgen Structure>``, ``<atoms>``).
 
     Returns:
         DensityGrid (values e/Å³) whose ``fields`` hold the requested derived fields, and whose attribute
@@ -146,6 +218,7 @@ def predict(
         from dataclasses import replace
 
         options = replace(options, **option_overrides)
+    atoms, source = as_atoms(atoms, source)
     dev = device_of(device)
     loaded = model if isinstance(model, LoadedModel) else resolve_model(model, device=dev)
     atoms = resolve_pbc(check_structure(atoms, source), options.pbc)
@@ -153,6 +226,14 @@ def predict(
     atoms, spec = make_grid(
         atoms, grid_step=options.grid_step, vacuum=options.vacuum, shape=options.grid_shape, like=like
     )
+    volume = float(np.linalg.det(spec.cell))
+    if volume < 0:
+        raise StructureError(
+            f"{source}: the cell is left-handed (volume {volume:.4g} Å³); density files need a right-handed cell: "
+            "swap two lattice vectors (ASE: atoms.set_cell(atoms.cell[[1, 0, 2]])) or reverse all three"
+        )
+    if out is None:
+        check_grid_memory(spec.shape, options, source)
     predictor = GridPredictor(
         loaded.model, device=dev, chunk_size=options.chunk_size, progress=progress, compile=options.compile
     )
@@ -286,6 +367,23 @@ def summary_line(name: str, grid: DensityGrid, expected: float | None) -> str:
         f"{name}: {grid.num_points:,} points {grid.shape}, ∫ρ dV = {electrons:.4f} e{expect}{uncertainty}, "
         f"{stats.total_time:.2f} s, {stats.probes_per_second:,.0f} probes/s"
     )
+
+
+def summary_record(name: str, grid: DensityGrid, expected: float | None, written: list[Path]) -> dict:
+    """The facts of :func:`summary_line` as a JSON-ready dict (``predict --json``)."""
+    stats: PredictionStats = getattr(grid, "stats", PredictionStats())
+    expected_nmae = getattr(grid, "expected_nmae", None)
+    return {
+        "structure": name,
+        "outputs": [str(path) for path in written],
+        "shape": [int(n) for n in grid.shape],
+        "points": int(grid.num_points),
+        "electrons": float(grid.electrons),
+        "expected_electrons": expected,
+        "expected_nmae_percent": None if expected_nmae is None else float(expected_nmae),
+        "seconds": float(stats.total_time),
+        "probes_per_second": float(stats.probes_per_second),
+    }
 
 
 def timed_progress(label: str, every: float = 5.0) -> Callable[[int, int], None]:

@@ -1,4 +1,4 @@
-"""Reading input structures for prediction: anything ASE reads, plus rhograph's density files.
+"""Reading input structures for prediction: anything ASE reads, rhograph's density files, pymatgen objects.
 
 Density files (CHGCAR, cube, …) are read with rhograph's own readers so that a reference grid's structure
 is taken exactly as stored; every other format (xyz, extxyz, cif, POSCAR/CONTCAR, …) goes through
@@ -43,6 +43,32 @@ def check_structure(atoms: ase.Atoms, source: str) -> ase.Atoms:
     if atoms.pbc.any() and not np.isfinite(atoms.cell.array).all():
         raise StructureError(f"{source}: cell contains NaN/inf")
     return atoms
+
+
+def as_atoms(structure: object, source: str | None = None) -> tuple[ase.Atoms, str]:
+    """The ASE ``Atoms`` of what a user passed as a structure, and a name for messages.
+
+    Args:
+        structure: ``ase.Atoms``; a pymatgen ``Structure`` (periodic) or ``Molecule`` (non-periodic), converted
+            with ``pymatgen.io.ase.AseAtomsAdaptor``; or a file path (the last frame, read as
+            :func:`read_structures` reads it).
+        source: name for messages; default the file path, ``<pymatgen Structure>`` or ``<atoms>``.
+
+    Raises:
+        TypeError: anything else. FileNotFoundError / StructureError / DensityFileError: see
+            :func:`read_structures`.
+    """
+    if isinstance(structure, ase.Atoms):
+        return structure, source or "<atoms>"
+    if isinstance(structure, str | os.PathLike):
+        return read_structures(structure)[-1], source or str(structure)
+    from rhograph.io.pymatgen_io import atoms_from_pymatgen, is_pymatgen_structure
+
+    if is_pymatgen_structure(structure):
+        return atoms_from_pymatgen(structure), source or f"<pymatgen {type(structure).__name__}>"
+    raise TypeError(
+        f"expected ase.Atoms, a pymatgen Structure / Molecule or a file path, got {type(structure).__name__}"
+    )
 
 
 def read_structures(path: str | os.PathLike[str], index: str | int = -1) -> list[ase.Atoms]:

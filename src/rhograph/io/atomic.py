@@ -1,16 +1,110 @@
 """Atomic file writes: write to a temporary file beside the target, fsync, then rename.
 
-A crash or kill mid-write leaves either the old file or no file, never half a file.
+A crash or kill mid-write leaves either the old file or no file, never half a file. The temporary file is
+named ``.<target name>.<pid>.<random>.tmp<suffixes>``: a later write to the same target removes those left
+by processes that no longer run (a run killed with SIGKILL cannot clean up after itself).
+
+Writes that fail for lack of room or rights (disk full, file-size limit, quota, read-only file system,
+permission denied) raise :class:`~rhograph.errors.OutputError` naming the target, which ``rhograph`` prints
+as one line: ``cannot write X: no space left on device``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
+
+from rhograph.errors import OutputError
+
+#: errno of a write refused for lack of room or rights → the words of the one-line error.
+WRITE_ERRORS = {
+    errno.ENOSPC: "no space left on device",
+    errno.EFBIG: "file too large (file-size limit, e.g. ulimit -f, or the file system's largest file)",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+}
+
+
+def _temp_prefix(target: Path) -> str:
+    return f".{target.name}."
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a process of another user
+        return True
+    return True
+
+
+def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
+    """Remove temporary files of atomic writes to ``path`` left by processes that no longer run.
+
+    Returns:
+        The removed files.
+    """
+    target = Path(path)
+    prefix = _temp_prefix(target)
+    removed: list[Path] = []
+    try:
+        candidates = list(target.parent.glob(f"{glob_escape(prefix)}*.tmp*"))
+    except OSError:
+        return removed
+    for candidate in candidates:
+        pid_text = candidate.name[len(prefix) :].split(".", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid() or _pid_alive(int(pid_text)):
+            continue
+        with contextlib.suppress(OSError):
+            candidate.unlink()
+            removed.append(candidate)
+    return removed
+
+
+def glob_escape(text: str) -> str:
+    """``text`` with glob wildcards escaped (file names may contain ``[``, ``*`` or ``?``)."""
+    return "".join(f"[{c}]" if c in "[]*?" else c for c in text)
+
+
+def output_error(path: str | os.PathLike[str], exc: OSError) -> OutputError | None:
+    """The :class:`OutputError` for a write to ``path`` that failed with ``exc``, or ``None`` for other errors."""
+    problem = WRITE_ERRORS.get(exc.errno) if exc.errno is not None else None
+    return OutputError(path, problem) if problem else None
+
+
+def check_writable(path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
+    """Check, before any work, that ``path`` can be written: its folder can be created and written, and an
+    existing file is not read-only (a read-only file is replaced only with ``overwrite``).
+
+    Raises:
+        OutputError: naming the file or folder and why.
+    """
+    target = Path(path)
+    folder = target.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OutputError(folder, "exists and is not a folder") from None
+    except OSError as exc:
+        raise output_error(folder, exc) or OutputError(folder, exc.strerror or str(exc)) from None
+    if target.is_dir():
+        raise OutputError(target, "is a folder")
+    if target.exists() and not overwrite and not target.stat().st_mode & 0o222:
+        raise OutputError(target, "the file is read-only; pass --overwrite to replace it")
+    try:  # the only reliable test of a folder's writability (ACLs, read-only mounts, root)
+        fd, probe = tempfile.mkstemp(prefix=f"{_temp_prefix(target)}{os.getpid()}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise output_error(folder, exc) or OutputError(folder, exc.strerror or str(exc)) from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 @contextlib.contextmanager
@@ -18,13 +112,24 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path in the target's directory; rename it onto ``path`` on success.
 
     The temporary keeps the target's suffixes (so writers that dispatch on ``.gz``/``.npz`` still work).
-    On an exception the temporary is removed and the target is left untouched.
+    On an exception the temporary is removed and the target is left untouched; temporaries of earlier
+    writes to ``path`` by processes that have died are removed first.
+
+    Raises:
+        OutputError: the disk is full, a file-size limit or quota is reached, or the folder is read-only.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp" + "".join(target.suffixes), dir=target.parent
-    )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(target)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f"{_temp_prefix(target)}{os.getpid()}.", suffix=".tmp" + "".join(target.suffixes), dir=target.parent
+        )
+    except OSError as exc:
+        error = output_error(target, exc)
+        if error is None:
+            raise
+        raise error from exc
     os.close(fd)
     tmp = Path(tmp_name)
     # mkstemp creates 0600 files; give the result the permissions a plain open() would (0666 & ~umask).
@@ -36,10 +141,13 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-        raise
+        error = output_error(target, exc) if isinstance(exc, OSError) else None
+        if error is None:
+            raise
+        raise error from exc
 
 
 @contextlib.contextmanager

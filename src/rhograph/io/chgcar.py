@@ -60,10 +60,15 @@ def _read_structure(header: LineCursor) -> tuple[ase.Atoms, tuple[int, int, int]
     """Parse the POSCAR part and the grid dimensions line; leaves the cursor at the first value."""
     comment = header.line("comment line")
     scale = header.floats("scale factor line", minimum=1)
+    scale_line = header.lineno  # errors about the scale name its line, not the lattice line read after it
+
+    def scale_error(problem: str) -> DensityFileError:
+        return DensityFileError(header.source, f"line {scale_line}: {problem}")
+
     lattice = np.array([header.floats(f"lattice vector {i + 1}", 3) for i in range(3)])
     if len(scale) >= 3:
         if min(scale[:3]) <= 0:
-            raise header.error("three scale factors must all be positive")
+            raise scale_error("three scale factors must all be positive")
         lattice = lattice * np.array(scale[:3])[None, :]
         factor = np.array(scale[:3])
     else:
@@ -71,10 +76,12 @@ def _read_structure(header: LineCursor) -> tuple[ase.Atoms, tuple[int, int, int]
         if s < 0:
             raw_volume = abs(np.linalg.det(lattice))
             if raw_volume == 0:
-                raise header.error("zero-volume lattice cannot be scaled to a target volume")
+                raise scale_error(
+                    "a negative scale asks for a cell volume, but the lattice (lines 3-5) has zero volume"
+                )
             s = (-s / raw_volume) ** (1.0 / 3.0)
         elif s == 0:
-            raise header.error("scale factor is zero")
+            raise scale_error("scale factor is zero")
         lattice = lattice * s
         factor = np.full(3, s)
     volume = float(np.linalg.det(lattice))

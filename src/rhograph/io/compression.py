@@ -12,7 +12,7 @@ import zlib
 from pathlib import Path
 from typing import IO
 
-from rhograph.errors import DensityFileError
+from rhograph.errors import ConfigError, DensityFileError
 
 #: compression suffix -> short description (for messages and docs)
 COMPRESSIONS: dict[str, str] = {
@@ -55,7 +55,7 @@ def decompress(data: bytes, suffix: str | None, *, source: str | os.PathLike[str
             return _zstd_decompress(data, zstandard)
     except Exception as exc:  # each library raises its own error type
         raise DensityFileError(source, f"corrupt {COMPRESSIONS[suffix]} data ({exc})") from exc
-    raise ValueError(f"unknown compression {suffix!r}; choose one of {list(COMPRESSIONS)}")
+    raise ConfigError(f"unknown compression {suffix!r}; choose one of {list(COMPRESSIONS)}")
 
 
 def _zstd_decompress(data: bytes, zstandard) -> bytes:
@@ -86,7 +86,7 @@ def compress(data: bytes, suffix: str | None) -> bytes:
         import zstandard
 
         return zstandard.ZstdCompressor(level=9).compress(data)
-    raise ValueError(f"unknown compression {suffix!r}; choose one of {list(COMPRESSIONS)}")
+    raise ConfigError(f"unknown compression {suffix!r}; choose one of {list(COMPRESSIONS)}")
 
 
 def read_bytes(path: str | os.PathLike[str]) -> bytes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import ase
 import numpy as np
@@ -161,3 +162,25 @@ class DensityGrid:
     def name(self) -> str:
         """Short name (file name without directory) for tables and plots."""
         return Path(self.source).name if self.source else "density"
+
+    # ------------------------------------------------------------------ pymatgen
+    def to_pymatgen(self) -> Any:
+        """This grid as a pymatgen ``Chgcar`` (needs pymatgen: ``pip install rhograph[pymatgen]``).
+
+        pymatgen keeps the CHGCAR convention: ``data["total"]`` is ``ρ·V_cell`` (e per cell), so
+        ``data["total"].sum() / ngridpts`` equals :attr:`electrons`; the magnetisation goes to ``data["diff"]``.
+        The lattice is the grid cell; a non-zero origin is removed by translating the atoms by ``−origin``.
+        """
+        from rhograph.io.pymatgen_io import grid_to_pymatgen
+
+        return grid_to_pymatgen(self)
+
+    @classmethod
+    def from_pymatgen(cls, obj: Any, *, volume_scaled: bool | None = None) -> DensityGrid:
+        """A grid from a pymatgen ``VolumetricData`` (``Chgcar``: ``ρ·V_cell`` divided by the cell volume).
+
+        See :func:`rhograph.io.pymatgen_io.grid_from_pymatgen` for ``volume_scaled`` and other types.
+        """
+        from rhograph.io.pymatgen_io import grid_from_pymatgen
+
+        return grid_from_pymatgen(obj, volume_scaled=volume_scaled)

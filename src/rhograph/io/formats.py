@@ -27,7 +27,7 @@ from pathlib import Path
 import ase
 import numpy as np
 
-from rhograph.errors import DensityFileError
+from rhograph.errors import ConfigError, DensityFileError
 from rhograph.io.compression import COMPRESSIONS, read_input, split_compression, write_bytes
 from rhograph.io.density_grid import DensityGrid
 
@@ -85,7 +85,7 @@ def parse_density(data: bytes, fmt: str, source: str, *, pbc: bool | Sequence[bo
     elif fmt == "npy":
         raise DensityFileError(source, "a .npy file holds only the values (no cell or atoms); read a .npz instead")
     else:
-        raise ValueError(f"unknown format {fmt!r}")
+        raise ConfigError(f"unknown format {fmt!r}")
     if pbc is not None:
         grid.atoms.pbc = pbc
     return grid
@@ -157,6 +157,8 @@ _NPZ_REQUIRED = ("values", "cell", "origin", "numbers", "positions", "pbc")
 
 
 def _read_npz(data: bytes, source: str) -> DensityGrid:
+    if not data.startswith(b"PK"):
+        raise DensityFileError(source, "not an npz density or label (not a zip archive)")
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}

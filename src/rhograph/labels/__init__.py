@@ -5,9 +5,12 @@
   parallel over structures;
 * :class:`CompactDensity` / :class:`CompactSource` — evaluate compact labels anywhere, rebuild grids, draw
   training probes;
-* :mod:`rhograph.labels.qm9` — a reproducible QM9-derived benchmark from the ``qm9pack`` geometries.
+* :mod:`rhograph.labels.qm9` — a reproducible QM9-derived benchmark from the ``qm9pack`` geometries;
+* :mod:`rhograph.labels.gpaw_dft` — periodic cells with GPAW instead (``LabelConfig(code="gpaw")``, optional extra
+  ``rhograph[gpaw]``, GPL-3): PAW plane waves, CHGCAR of the valence density, all-electron density for Bader;
+* :mod:`rhograph.labels.nmc` — an NMC-like materials set (layered Li(Ni,Co,Mn)O₂ cells) to label with GPAW.
 
-PySCF is imported only when a calculation or a compact label needs it.
+PySCF and GPAW are imported only when a calculation or a compact label needs them.
 """
 
 from rhograph.labels.compact import COMPACT_SUFFIX, CompactDensity, CompactSource

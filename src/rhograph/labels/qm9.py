@@ -26,7 +26,7 @@ from typing import Any
 import ase
 import numpy as np
 
-from rhograph.errors import DensityFileError
+from rhograph.errors import ConfigError, DensityFileError
 from rhograph.io.atomic import atomic_open
 from rhograph.labels.manifest import MANIFEST_NAME
 from rhograph.labels.structures import NamedStructure
@@ -136,7 +136,7 @@ def read_qm9(indices: Sequence[int], folder: Path | None = None) -> list[QM9Mole
 def choose_subset(available: Sequence[int], count: int, seed: int) -> list[int]:
     """``count`` QM9 indices drawn without replacement with ``seed``, ascending."""
     if not 1 <= count <= len(available):
-        raise ValueError(f"count must be in [1, {len(available)}], got {count}")
+        raise ConfigError(f"count must be in [1, {len(available)}], got {count}")
     rng = np.random.default_rng(seed)
     chosen = rng.choice(np.asarray(available, dtype=np.int64), size=count, replace=False)
     return sorted(int(i) for i in chosen)
@@ -145,7 +145,7 @@ def choose_subset(available: Sequence[int], count: int, seed: int) -> list[int]:
 def default_part_sizes(count: int) -> tuple[int, int]:
     """Validation and test sizes of a benchmark of ``count`` molecules (10 % each, at least 1)."""
     if count < 3:
-        raise ValueError(f"a train/validation/test benchmark needs at least 3 molecules, got {count}")
+        raise ConfigError(f"a train/validation/test benchmark needs at least 3 molecules, got {count}")
     part = max(1, round(0.1 * count))
     return part, part
 
@@ -153,7 +153,7 @@ def default_part_sizes(count: int) -> tuple[int, int]:
 def assign_parts(indices: Sequence[int], seed: int, validation: int, test: int) -> dict[str, list[int]]:
     """Split QM9 indices into ``train``/``validation``/``test`` (lists of QM9 indices, ascending)."""
     if validation < 0 or test < 0 or validation + test >= len(indices):
-        raise ValueError(
+        raise ConfigError(
             f"validation ({validation}) + test ({test}) must leave training molecules out of {len(indices)}"
         )
     order = np.random.default_rng([seed, 0x5B1]).permutation(len(indices))
@@ -204,7 +204,7 @@ def growing_order(available: Sequence[int], fluorinated: set[int], seed: int, co
     ``count`` with the same seed: the molecules already there come first, unchanged.
     """
     if not 1 <= count <= len(available):
-        raise ValueError(f"count must be in [1, {len(available)}], got {count}")
+        raise ConfigError(f"count must be in [1, {len(available)}], got {count}")
     legacy = choose_subset(available, min(LEGACY_COUNT, len(available)), seed)
     legacy = [legacy[i] for i in np.random.default_rng([seed, 0x0D3]).permutation(len(legacy))]
     if count <= len(legacy):
@@ -274,7 +274,7 @@ def prepare_qm9(
     folder = qm9pack_data_dir()
     if growing:
         if validation is not None or test is not None:
-            raise ValueError("a growing set fixes the split per molecule: --validation/--test do not apply")
+            raise ConfigError("a growing set fixes the split per molecule: --validation/--test do not apply")
         order = growing_order(qm9_indices(folder), fluorinated_indices(folder), seed, count)
         parts = growing_parts(order, seed)
         indices = order
@@ -353,7 +353,7 @@ def snapshot_labelled(
         chosen = chosen[:count]
     in_place = out.resolve() == root.resolve()
     if in_place and count is not None:
-        raise ValueError("a set's own split.json covers all its finished labels: count must be None in place")
+        raise ConfigError("a set's own split.json covers all its finished labels: count must be None in place")
     densities = out / "densities"
     densities.mkdir(parents=True, exist_ok=True)
     for q in chosen if not in_place else ():

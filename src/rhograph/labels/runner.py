@@ -8,7 +8,9 @@ A structure fails — is recorded as failed and gets no output file — when its
 grid integral misses the electron count (see :mod:`rhograph.labels.grids`), or PySCF cannot set it up.
 
 Output names: molecules ``<name>.cube``, periodic cells ``<name>_CHGCAR`` (plus the compression suffix),
-compact labels ``<name>.dm.npz``; the layouts that :class:`rhograph.io.dataset.DensityDataset` reads.
+compact labels ``<name>.dm.npz``; the layouts that :class:`rhograph.io.dataset.DensityDataset` reads. With
+``config.code == "gpaw"`` (periodic cells) :func:`rhograph.labels.gpaw_dft.label_cell` does the calculation
+and may add ``all-electron/<name>_AECCAR``.
 """
 
 from __future__ import annotations
@@ -24,17 +26,21 @@ from pathlib import Path
 from typing import Any
 
 import ase
+import numpy as np
 
-from rhograph.errors import StructureError
+from rhograph.errors import ConfigError, StructureError
+from rhograph.io.lock import DirectoryLock
 from rhograph.labels.compact import COMPACT_SUFFIX, CompactDensity
-from rhograph.labels.config import LabelConfig
-from rhograph.labels.manifest import Manifest
+from rhograph.labels.config import VALENCE_ELECTRON_TOLERANCE, LabelConfig
+from rhograph.labels.manifest import Manifest, file_sha256
 from rhograph.labels.structures import NamedStructure, check_unique
 
 log = logging.getLogger(__name__)
 
 #: seconds between manifest rewrites while results arrive (it is always written at the end)
 MANIFEST_INTERVAL = 5.0
+#: held in the output directory while a labelling run writes to it
+LOCK_NAME = "label.lock"
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -45,7 +51,22 @@ def output_files(name: str, periodic: bool, config: LabelConfig) -> list[str]:
         files.append((f"{name}_CHGCAR" if periodic else f"{name}.cube") + (config.compression or ""))
     if config.write_compact:
         files.append(name + COMPACT_SUFFIX)
+    if config.code == "gpaw" and config.all_electron_grid:
+        from rhograph.labels.gpaw_dft import all_electron_file
+
+        files.append(all_electron_file(name, config))
     return files
+
+
+def import_code(code: str) -> Any:
+    """Import the DFT code ``code`` (``pyscf`` or ``gpaw``) or raise ``ImportError`` with the install hint."""
+    if code == "gpaw":
+        from rhograph.labels.gpaw_dft import import_gpaw
+
+        return import_gpaw()
+    from rhograph.labels.scf import import_pyscf
+
+    return import_pyscf()
 
 
 def available_cores() -> int:
@@ -60,9 +81,9 @@ def plan_workers(num_tasks: int, workers: int | None, threads: int | None) -> tu
     """Processes and threads per process such that ``workers × threads`` ≤ cores (unless both are given)."""
     cores = available_cores()
     if workers is not None and workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
+        raise ConfigError(f"workers must be >= 1, got {workers}")
     if threads is not None and threads < 1:
-        raise ValueError(f"threads must be >= 1, got {threads}")
+        raise ConfigError(f"threads must be >= 1, got {threads}")
     if workers is None:
         workers = max(1, cores // (threads or 1))
     workers = max(1, min(workers, num_tasks))
@@ -105,6 +126,10 @@ def label_structure(
         "formula": atoms.get_chemical_formula(),
         "natoms": len(atoms),
     }
+    if config.code == "gpaw":
+        from rhograph.labels.gpaw_dft import label_cell
+
+        return label_cell(name, atoms, out, config, entry, output_files(name, True, config))
     try:
         periodic = is_periodic(atoms, name)
         entry["periodic"] = periodic
@@ -121,6 +146,7 @@ def label_structure(
         electrons=result.electrons,
         spin=int(result.system.spin),
         scf_seconds=round(result.seconds, 3),
+        solver=config.solver_settings(),
     )
     if not result.converged:
         return _failed(entry, f"SCF did not converge in {config.max_cycle} cycles (last energy {result.energy:.8f} Ha)")
@@ -129,18 +155,25 @@ def label_structure(
     cell, origin = label_geometry(atoms, config, periodic)
     shape = grid_shape(cell, config.spacing)
     stored_atoms = labelled_atoms(atoms, cell, periodic)
-    grid = density_on_grid(result, stored_atoms, cell, origin, shape)
     entry["electrons_dm"] = dm_electrons(result.system, result.dm, result.kpts)
-    entry["electrons_grid"] = grid.electrons
-    tolerance = electron_tolerance(config, atoms.numbers, grid.voxel_vectors, result.electrons)
-    entry["electron_tolerance"] = tolerance
     entry["grid_shape"] = list(shape)
+    grid = None
+    if config.write_grid or result.xc_grid is None:
+        grid = density_on_grid(result, stored_atoms, cell, origin, shape)
+        entry["electrons_grid"] = counted = grid.electrons
+        tolerance = electron_tolerance(config, atoms.numbers, grid.voxel_vectors, result.electrons)
+        where = "grid ∫ρ dV"
+    else:  # compact label of a molecule: no grid is written, so check the box on the XC grid instead
+        entry["electrons_box"] = counted = electrons_in_box(result, cell, origin)
+        tolerance = (config.electron_tolerance or VALENCE_ELECTRON_TOLERANCE) * result.electrons  # no aliasing
+        where = "∫ρ dV over the box (XC grid)"
+    entry["electron_tolerance"] = tolerance
     entry["grid_seconds"] = round(time.perf_counter() - start, 3)
-    deviation = grid.electrons - result.electrons
-    if abs(deviation) > tolerance or abs(entry["electrons_dm"] - result.electrons) > 1e-4 * result.electrons:
+    exact = abs(entry["electrons_dm"] - result.electrons) <= 1e-4 * result.electrons
+    if abs(counted - result.electrons) > tolerance or not exact:
         return _failed(
             entry,
-            f"electron count check failed: grid ∫ρ dV = {grid.electrons:.5f}, "
+            f"electron count check failed: {where} = {counted:.5f}, "
             f"Tr(DS) = {entry['electrons_dm']:.5f}, "
             f"expected {result.electrons} ± {tolerance:.3g} (grid too coarse or box too small?)",
         )
@@ -155,7 +188,21 @@ def label_structure(
         else:
             write_density(path, grid)
     entry.update(status="done", files=files)
+    entry["sha256"] = {f: file_sha256(out / f) for f in files}
     return entry
+
+
+def electrons_in_box(result: Any, cell: np.ndarray, origin: np.ndarray) -> float:
+    """∫ρ dV over the label box (Å) on the SCF's XC integration grid (molecules): what a density grid over
+    the box would hold, without evaluating one."""
+    from rhograph.labels.evaluate import bohr, evaluate_density
+
+    coords, weights = result.xc_grid
+    points = coords * bohr()  # (M, 3) Å
+    fractional = (points - origin) @ np.linalg.inv(cell)
+    inside = np.all((fractional >= 0.0) & (fractional < 1.0), axis=1)
+    rho = evaluate_density(result.system, result.dm, points[inside])  # e/Å³
+    return float(np.dot(weights[inside], rho) * bohr() ** 3)
 
 
 # ---------------------------------------------------------------------------------------------- pool
@@ -190,9 +237,19 @@ def _format_duration(seconds: float) -> str:
 
 
 def _init_worker(threads: int) -> None:
-    from pyscf import lib
+    _set_threads(threads)
 
+
+def _set_threads(threads: int) -> int | None:
+    """Set PySCF's OpenMP threads (if PySCF is installed); returns the previous count. GPAW (no MPI here)
+    runs its BLAS with the thread-count variables of the environment (see :func:`_thread_environment`)."""
+    try:
+        from pyscf import lib
+    except ImportError:
+        return None
+    previous = lib.num_threads()
     lib.num_threads(threads)
+    return previous
 
 
 def _run_task(task: tuple[str, ase.Atoms, str, LabelConfig, str | None]) -> tuple[str, dict[str, Any]]:
@@ -227,15 +284,13 @@ def _results(
         yield from _dask_results(tasks, workers, threads, scheduler)
         return
     if workers == 1:
-        from pyscf import lib
-
-        previous = lib.num_threads()
-        lib.num_threads(threads)
+        previous = _set_threads(threads)
         try:
             for task in tasks:
                 yield _run_task(task)
         finally:
-            lib.num_threads(previous)
+            if previous is not None:
+                _set_threads(previous)
         return
     import multiprocessing
 
@@ -252,9 +307,7 @@ def _results(
 
 def _threaded_task(task: tuple[str, ase.Atoms, str, LabelConfig, str | None], threads: int) -> tuple[str, dict]:
     """One task on a Dask worker, with ``threads`` OpenMP/BLAS threads for PySCF."""
-    from pyscf import lib
-
-    lib.num_threads(threads)
+    _set_threads(threads)
     return _run_task(task)
 
 
@@ -315,14 +368,27 @@ def label_structures(
     Raises:
         DensityFileError: ``out_dir`` was labelled before with other density settings.
         StructureError: two structures share a name.
+        RunDirLockedError: another labelling process is writing into ``out_dir`` (``label.lock``; a lock
+            left by a process that died is taken over).
     """
-    from rhograph.labels.scf import import_pyscf
-
-    import_pyscf()
+    import_code(config.code)
     check_unique(list(structures))
     start = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    with DirectoryLock(out, LOCK_NAME, "labelling run"):  # one labelling process per directory
+        return _label_locked(structures, out, config, workers, threads, scheduler, start)
+
+
+def _label_locked(
+    structures: Sequence[NamedStructure],
+    out: Path,
+    config: LabelConfig,
+    workers: int | None,
+    threads: int | None,
+    scheduler: str | None,
+    start: float,
+) -> LabelReport:
     manifest = Manifest.open(out, config.density_settings())
     report = LabelReport()
     tasks = []
@@ -364,6 +430,8 @@ def _collect(
     """Record results as they arrive and log progress with rate and ETA."""
     for count, (name, entry) in enumerate(results, start=1):
         manifest.record(name, entry, min_interval=MANIFEST_INTERVAL)
+        if entry["status"] == "done" and "sha256" not in entry:  # codes that do not record them themselves
+            manifest.add_checksums(name)
         if entry["status"] == "done":
             report.done.append(name)
         else:

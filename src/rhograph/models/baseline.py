@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from rhograph.errors import DensityFileError
+from rhograph.errors import DensityFileError, StructureError
 from rhograph.io.atomic import atomic_path
 
 FORMAT = "rhograph-atomic-densities"
@@ -54,7 +54,7 @@ class AtomicDensityTables:
         wanted = sorted(set(int(z) for z in elements))
         missing = [z for z in wanted if z not in self.elements]
         if missing:
-            raise ValueError(f"no free-atom table for Z={missing} (tables cover Z={list(self.elements)})")
+            raise StructureError(f"no free-atom table for Z={missing} (tables cover Z={list(self.elements)})")
         rows = [self.elements.index(z) for z in wanted]
         return AtomicDensityTables(tuple(wanted), self.radii, self.values[rows], dict(self.settings))
 

@@ -11,6 +11,7 @@ exposes each extra field at the top level of the returned dict.
 from __future__ import annotations
 
 import errno
+import io
 import logging
 import os
 import pickle
@@ -78,8 +79,12 @@ def save_checkpoint(path: str | os.PathLike[str], model: torch.nn.Module, **extr
         "extra": dict(extra),
     }
     target = Path(path)
+    # serialise in memory first: torch.save reports a full disk or a file-size limit as a cryptic RuntimeError
+    # ("unexpected pos"), a plain write as the OSError that atomic_path turns into "cannot write X: ..."
+    buffer = io.BytesIO()
+    torch.save(checkpoint, buffer)
     with atomic_path(target) as tmp:
-        torch.save(checkpoint, tmp)
+        tmp.write_bytes(buffer.getbuffer())
     return target
 
 
@@ -101,6 +106,10 @@ def _numpy_safe_globals() -> list[Any]:
     ]
 
 
+#: First bytes of a ``torch.save`` file: a zip archive (since torch 1.6) or a pickle (protocol 2-5).
+_CHECKPOINT_MAGIC = (b"PK\x03\x04", b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
+
+
 def torch_load_safely(path: str | os.PathLike[str], map_location: Any = "cpu") -> Any:
     """``torch.load(path, weights_only=True)`` with numpy scalars/arrays allowed; errors name the file.
 
@@ -113,6 +122,10 @@ def torch_load_safely(path: str | os.PathLike[str], map_location: Any = "cpu") -
         raise FileNotFoundError(errno.ENOENT, "no such checkpoint file", str(path))
     if path.is_dir():
         raise CheckpointError(path, "is a folder, expected a checkpoint file")
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    if not magic.startswith(_CHECKPOINT_MAGIC):
+        raise CheckpointError(path, "is not a checkpoint (neither a PyTorch zip archive nor a pickle)")
     try:
         with torch.serialization.safe_globals(_numpy_safe_globals()), warnings.catch_warnings():
             # raised for any non-torch pickle before it is rejected; the error below says what is wrong

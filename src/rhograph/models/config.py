@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rhograph.config import check_positive
-from rhograph.keys import DEFAULT_CUTOFF
+from rhograph.errors import ConfigError
+from rhograph.keys import DEFAULT_CUTOFF, MAX_CUTOFF
 
 #: rows of the atom-type embedding table (Z = 0..118), as in the released models
 NUM_SPECIES = 119
@@ -25,13 +26,13 @@ MODEL_OPTIONS = ("architecture", "nonnegative", "baseline")
 
 def check_int(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
+        raise ConfigError(f"{name} must be an integer, got {value!r}")
     check_positive(name, value)
 
 
 def check_number(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{name} must be a number, got {value!r}")
+        raise ConfigError(f"{name} must be a number, got {value!r}")
     check_positive(name, value)
 
 
@@ -53,6 +54,8 @@ class EncoderConfig:
         check_int("num_interactions", self.num_interactions)
         check_int("hidden_size", self.hidden_size)
         check_number("cutoff", self.cutoff)
+        if self.cutoff > MAX_CUTOFF:
+            raise ConfigError(f"cutoff={self.cutoff!r} Å is absurd; a model cutoff must be in (0, {MAX_CUTOFF}] Å")
 
     def describe(self) -> str:
         return f"T={self.num_interactions}, F={self.hidden_size}, cutoff {self.cutoff} Å"
@@ -79,13 +82,13 @@ class BaselineConfig:
     def __post_init__(self) -> None:
         elements = tuple(int(z) for z in self.elements)
         if not elements or any(not 1 <= z < NUM_SPECIES for z in elements) or len(set(elements)) != len(elements):
-            raise ValueError(f"baseline elements must be distinct atomic numbers in 1..118, got {self.elements!r}")
+            raise ConfigError(f"baseline elements must be distinct atomic numbers in 1..118, got {self.elements!r}")
         object.__setattr__(self, "elements", tuple(sorted(elements)))
         check_int("baseline num_points", self.num_points)
         if self.num_points < 4:
-            raise ValueError(f"baseline num_points must be >= 4, got {self.num_points}")
+            raise ConfigError(f"baseline num_points must be >= 4, got {self.num_points}")
         if not isinstance(self.settings, dict):
-            raise ValueError(f"baseline settings must be a mapping, got {self.settings!r}")
+            raise ConfigError(f"baseline settings must be a mapping, got {self.settings!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return {"elements": list(self.elements), "num_points": self.num_points, "settings": dict(self.settings)}
@@ -93,10 +96,10 @@ class BaselineConfig:
     @classmethod
     def from_dict(cls, data: Any, *, where: str = "baseline") -> BaselineConfig:
         if not isinstance(data, dict):
-            raise ValueError(f"{where}: expected a mapping with 'elements', got {data!r}")
+            raise ConfigError(f"{where}: expected a mapping with 'elements', got {data!r}")
         unknown = sorted(set(data) - {"elements", "num_points", "settings"})
         if unknown:
-            raise ValueError(f"{where}: unknown key(s) {unknown}; allowed: ['elements', 'num_points', 'settings']")
+            raise ConfigError(f"{where}: unknown key(s) {unknown}; allowed: ['elements', 'num_points', 'settings']")
         return cls(**{**data, "elements": tuple(data.get("elements") or ())})
 
 
@@ -125,13 +128,13 @@ class ModelConfig:
 
         spec = get_architecture(self.architecture)
         if type(self.encoder) is not spec.config:
-            raise ValueError(
+            raise ConfigError(
                 f"architecture {self.architecture!r} needs a {spec.config.__name__}, got {type(self.encoder).__name__}"
             )
         if not isinstance(self.nonnegative, bool):
-            raise ValueError(f"nonnegative must be true or false, got {self.nonnegative!r}")
+            raise ConfigError(f"nonnegative must be true or false, got {self.nonnegative!r}")
         if self.baseline is not None and not isinstance(self.baseline, BaselineConfig):
-            raise ValueError(f"baseline must be a BaselineConfig or None, got {self.baseline!r}")
+            raise ConfigError(f"baseline must be a BaselineConfig or None, got {self.baseline!r}")
 
     def __getattr__(self, name: str) -> Any:
         # only called when normal lookup fails: expose the encoder's fields (config.cutoff, config.num_basis)
@@ -162,15 +165,15 @@ class ModelConfig:
 
         data = dict(data)
         if "architecture" not in data:
-            raise ValueError(f"{where}: no 'architecture' given")
+            raise ConfigError(f"{where}: no 'architecture' given")
         try:
             spec = get_architecture(data["architecture"])
         except ValueError as exc:
-            raise ValueError(f"{where}: {exc}") from exc
+            raise ConfigError(f"{where}: {exc}") from exc
         names = {f.name for f in dataclasses.fields(spec.config)}
         unknown = sorted(set(data) - names - set(MODEL_OPTIONS))
         if unknown:
-            raise ValueError(
+            raise ConfigError(
                 f"{where}: unknown key(s) {unknown} for architecture {spec.name!r}; "
                 f"allowed: {sorted(names | set(MODEL_OPTIONS))}"
             )

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from rhograph.config import check_positive
+from rhograph.errors import ConfigError
 from rhograph.models.architecture import Architecture, delta_preset
 from rhograph.models.config import NUM_SPECIES, EncoderConfig, check_int, check_number
 from rhograph.models.states import AtomStates
@@ -53,11 +54,11 @@ class E3Config(EncoderConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         if isinstance(self.lmax, bool) or self.lmax not in range(1, MAX_L + 1):
-            raise ValueError(f"lmax={self.lmax!r} is not allowed; choose one of {list(range(1, MAX_L + 1))}")
+            raise ConfigError(f"lmax={self.lmax!r} is not allowed; choose one of {list(range(1, MAX_L + 1))}")
         check_int("mul", self.mul)
         check_int("num_basis", self.num_basis)
         if isinstance(self.radial_hidden, bool) or not isinstance(self.radial_hidden, int):
-            raise ValueError(f"radial_hidden must be an integer, got {self.radial_hidden!r}")
+            raise ConfigError(f"radial_hidden must be an integer, got {self.radial_hidden!r}")
         check_positive("radial_hidden", self.radial_hidden, strict=False)
         check_number("avg_num_neighbors", self.avg_num_neighbors)
 

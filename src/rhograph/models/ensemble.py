@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rhograph.errors import CheckpointError
+from rhograph.errors import CheckpointError, ConfigError, IncompatibleInputsError
 from rhograph.models.states import AtomStates
 
 if TYPE_CHECKING:
@@ -137,13 +137,13 @@ class EnsembleModel(nn.Module):
         members = list(members)
         names = [f"member {k}" for k in range(len(members))] if names is None else [str(n) for n in names]
         if len(members) < 2:
-            raise ValueError(f"an ensemble needs at least 2 members, got {len(members)}")
+            raise ConfigError(f"an ensemble needs at least 2 members, got {len(members)}")
         if len(names) != len(members):
             raise ValueError(f"{len(names)} names for {len(members)} ensemble members")
         cutoffs = {float(m.config.cutoff) for m in members}
         if len(cutoffs) > 1:
             detail = ", ".join(f"{name}: {float(m.config.cutoff)} Å" for name, m in zip(names, members, strict=True))
-            raise ValueError(f"ensemble members must share one cutoff, got {detail}")
+            raise IncompatibleInputsError(f"ensemble members must share one cutoff, got {detail}")
         self.members = nn.ModuleList(members)
         self.names = names
 
@@ -189,7 +189,7 @@ class EnsembleModel(nn.Module):
         """Member-mean density ``(num_probes,)`` in e/Å³. (``probe_forward``, a compiled decoder of one model,
         is not supported.)"""
         if probe_forward is not None:
-            raise ValueError("a compiled probe decoder cannot be used with an ensemble; predict without compile")
+            raise ConfigError("a compiled probe decoder cannot be used with an ensemble; predict without compile")
         return self.decode_members(atom_states, batch, raw=raw).mean(dim=0)
 
     def decode_probes_with_std(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rhograph.errors import ConfigError
 from rhograph.models.baseline import AtomicDensityTables
 from rhograph.models.config import BaselineConfig, ModelConfig
 from rhograph.models.density_model import DensityModel
@@ -37,12 +38,12 @@ def preset_config(
     """
     spec = get_preset(preset)
     if "architecture" in overrides and overrides["architecture"] != spec.architecture:
-        raise ValueError(
+        raise ConfigError(
             f"preset {preset!r} has architecture {spec.architecture!r}; choose a preset of "
             f"{overrides['architecture']!r} instead of overriding architecture"
         )
     if "baseline" in overrides:
-        raise ValueError("set the atomic baseline with baseline=<tables>, not as a config field")
+        raise ConfigError("set the atomic baseline with baseline=<tables>, not as a config field")
     fields: dict[str, Any] = {"architecture": spec.architecture, **spec.fields, "nonnegative": spec.nonnegative}
     fields.update(overrides)
     if isinstance(baseline, AtomicDensityTables):
@@ -50,7 +51,7 @@ def preset_config(
     elif isinstance(baseline, BaselineConfig):
         fields["baseline"] = baseline.to_dict()
     elif baseline is None and spec.baseline:
-        raise ValueError(
+        raise ConfigError(
             f"preset {preset!r} adds an atomic-density baseline: pass its free-atom tables "
             "(rhograph.labels.atoms.free_atom_tables, AtomicDensityTables.load) or baseline=False"
         )

@@ -21,6 +21,7 @@ The interface (duck-typed ``nn.Module`` s; see :mod:`rhograph.models.painn` for 
 
 from __future__ import annotations
 
+from rhograph.errors import ConfigError
 from rhograph.models import e3, painn, schnet
 from rhograph.models.architecture import Architecture, Preset
 
@@ -48,7 +49,7 @@ def get_architecture(name: str) -> Architecture:
         ValueError: unknown name (the message lists the registered ones).
     """
     if name not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {name!r}; registered: {sorted(ARCHITECTURES)}")
+        raise ConfigError(f"unknown architecture {name!r}; registered: {sorted(ARCHITECTURES)}")
     return ARCHITECTURES[name]
 
 
@@ -59,5 +60,5 @@ def get_preset(name: str) -> Preset:
         ValueError: unknown name (the message lists the presets).
     """
     if name not in PRESETS:
-        raise ValueError(f"unknown model preset {name!r}; choose one of {sorted(PRESETS)}")
+        raise ConfigError(f"unknown model preset {name!r}; choose one of {sorted(PRESETS)}")
     return PRESETS[name]

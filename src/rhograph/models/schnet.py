@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from rhograph.errors import ConfigError
 from rhograph.models.architecture import Architecture, paper_presets
 from rhograph.models.config import NUM_SPECIES, EncoderConfig, check_number
 from rhograph.models.states import AtomStates
@@ -36,7 +37,7 @@ class SchNetConfig(EncoderConfig):
         super().__post_init__()
         check_number("gaussian_step", self.gaussian_step)
         if self.gaussian_step >= self.cutoff:
-            raise ValueError(f"gaussian_step={self.gaussian_step!r} must be smaller than cutoff={self.cutoff!r}")
+            raise ConfigError(f"gaussian_step={self.gaussian_step!r} must be smaller than cutoff={self.cutoff!r}")
 
     def describe(self) -> str:
         return f"{super().describe()}, Gaussian step {self.gaussian_step} Å"

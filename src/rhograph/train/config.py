@@ -12,10 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rhograph.config import check_choice, check_positive, check_types, from_mapping, load_yaml
+from rhograph.errors import ConfigError
 
 PBC_MODES = ("file", "none", "all")
 LOSSES = ("mse", "mae")
 PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+#: The periodicity words of ``rhograph predict --pbc`` (one vocabulary) → the stored training values.
+PBC_ALIASES = {"auto": "file", "off": "none", "on": "all"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,7 +30,9 @@ class TrainConfig:
     Data:
         data: dataset path (directory, ``.tar``, ``.txt`` list of tars) of CHGCAR / cube files.
         pbc: periodicity of the structures: ``file`` (as read), ``none`` (molecules in vacuum boxes,
-            DeepDFT's ``--ignore_pbc``) or ``all`` (periodic in the grid cell).
+            DeepDFT's ``--ignore_pbc``) or ``all`` (periodic in the grid cell). The words of ``rhograph
+            predict --pbc`` are accepted too and stored as these: ``auto`` = ``file``, ``off`` = ``none``,
+            ``on`` = ``all``.
         split_file: JSON with ``train`` / ``validation`` / ``test`` index lists (QM9 ``datasplits.json``
             format); if ``None``, a seeded random split with ``val_size`` / ``test_size`` is made and
             written to the run directory as ``split.json``.
@@ -120,12 +127,13 @@ class TrainConfig:
         if not isinstance(self.baseline, str) or not (
             self.baseline in ("auto", "none") or self.baseline.endswith(".npz")
         ):
-            raise ValueError(f"baseline={self.baseline!r} is not allowed; choose auto, none or a tables file .npz")
+            raise ConfigError(f"baseline={self.baseline!r} is not allowed; choose auto, none or a tables file .npz")
         check_choice("loss", self.loss, LOSSES)
-        check_choice("pbc", self.pbc, PBC_MODES)
+        object.__setattr__(self, "pbc", PBC_ALIASES.get(self.pbc, self.pbc))
+        check_choice("pbc", self.pbc, [*PBC_MODES, *PBC_ALIASES])
         check_choice("precision", self.precision, PRECISIONS)
         if not isinstance(self.model, dict):
-            raise ValueError(f"model must be a mapping of preset overrides, got {self.model!r}")
+            raise ConfigError(f"model must be a mapping of preset overrides, got {self.model!r}")
         for name in (
             "pool_size",
             "structures_per_batch",
@@ -149,15 +157,15 @@ class TrainConfig:
         for name in ("val_size", "test_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ValueError(f"{name} must be a count (int >= 0) or a fraction (float < 1), got {value!r}")
+                raise ConfigError(f"{name} must be a count (int >= 0) or a fraction (float < 1), got {value!r}")
             if isinstance(value, float) and value >= 1.0:
-                raise ValueError(f"{name} as a fraction must be < 1, got {value!r}; write a count as an integer")
+                raise ConfigError(f"{name} as a fraction must be < 1, got {value!r}; write a count as an integer")
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
-            raise ValueError(f"device={self.device!r} is not allowed; choose auto, cpu, cuda or cuda:N")
+            raise ConfigError(f"device={self.device!r} is not allowed; choose auto, cpu, cuda or cuda:N")
         if isinstance(self.ensemble_size, bool) or not isinstance(self.ensemble_size, int) or self.ensemble_size < 1:
-            raise ValueError(f"ensemble_size must be an integer >= 1, got {self.ensemble_size!r}")
+            raise ConfigError(f"ensemble_size must be an integer >= 1, got {self.ensemble_size!r}")
         if self.init_from is not None and (not isinstance(self.init_from, str) or not self.init_from.strip()):
-            raise ValueError(f"init_from must be a checkpoint path or bundled model name, got {self.init_from!r}")
+            raise ConfigError(f"init_from must be a checkpoint path or bundled model name, got {self.init_from!r}")
 
     def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)
@@ -205,7 +213,7 @@ def load_train_config(
     for where, layer in layers:
         unknown = sorted(set(layer) - set(field_names()))
         if unknown:
-            raise ValueError(f"{where}: unknown training option(s) {unknown}; allowed: {field_names()}")
+            raise ConfigError(f"{where}: unknown training option(s) {unknown}; allowed: {field_names()}")
         layer = {key: _coerce_number(key, value) for key, value in layer.items()}
         check_types(TrainConfig, layer, where=where)  # names the file (or the command line) of a bad value
         for key, value in layer.items():
@@ -216,5 +224,5 @@ def load_train_config(
         try:  # range checks, with the layer that set the bad value named
             TrainConfig(**merged)
         except ValueError as exc:
-            raise ValueError(f"{where}: {exc}") from None
+            raise ConfigError(f"{where}: {exc}") from None
     return from_mapping(TrainConfig, merged, where="training config")

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import torch
 import torch.distributed as dist
 
+from rhograph.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 
@@ -51,7 +53,7 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
         name = f"cuda:{local_rank}"
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={name!r} requested but CUDA is not available; use device=cpu")
+        raise ConfigError(f"device={name!r} requested but CUDA is not available; use device=cpu")
     return device
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rhograph.data.pool import TargetSource
+from rhograph.errors import ConfigError
 from rhograph.models.ensemble import member_dir
 from rhograph.train import rundir
 from rhograph.train.checkpoints import load_training_state
@@ -103,16 +104,16 @@ def train_ensemble(
     if resume and not (run_dir / rundir.CONFIG_NAME).exists():
         raise FileNotFoundError(2, "no ensemble run to resume (no config.yaml)", str(run_dir / rundir.CONFIG_NAME))
     if resume and (run_dir / rundir.LAST_NAME).exists():
-        raise ValueError(
+        raise ConfigError(
             f"{run_dir} holds a single-model run (last.pt), not an ensemble; resume it without ensemble_size"
         )
     if not resume and held:
-        raise ValueError(
+        raise ConfigError(
             f"{run_dir} already holds a training run; pass --resume to continue it or choose another output directory"
         )
     if source is None:
         if not config.data:
-            raise ValueError("no dataset: set TrainConfig.data (or pass a target source)")
+            raise ConfigError("no dataset: set TrainConfig.data (or pass a target source)")
         source = open_source(config.data, pbc=config.pbc)
     run_dir.mkdir(parents=True, exist_ok=True)
     with rundir.RunLock(run_dir):  # the members lock their own folders

@@ -16,6 +16,7 @@ import logging
 import os
 from pathlib import Path
 
+from rhograph.errors import ConfigError
 from rhograph.io.atomic import atomic_open
 from rhograph.train.config import TrainConfig
 
@@ -47,7 +48,7 @@ def learning_curve(
     from rhograph.train.loop import train
 
     if not sizes or any(n < 1 for n in sizes):
-        raise ValueError(f"sizes must be positive integers, got {sizes}")
+        raise ConfigError(f"sizes must be positive integers, got {sizes}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows = []

@@ -35,6 +35,7 @@ from rhograph import keys
 from rhograph.data import batch_to
 from rhograph.data.pool import ProbeBatchStream, StreamSpec, TargetSource
 from rhograph.data.splits import Split
+from rhograph.errors import ConfigError
 from rhograph.models import build_model, preset_config
 from rhograph.models.checkpoint import load_state_dict_checked
 from rhograph.models.compiling import compile_module
@@ -160,9 +161,9 @@ class Trainer:
         config = self.config
         barrier(self.ctx)
         if self.ctx.device.type != "cuda" and config.precision != "fp32":
-            raise ValueError(f"precision={config.precision!r} needs a CUDA device; use precision=fp32 on CPU")
+            raise ConfigError(f"precision={config.precision!r} needs a CUDA device; use precision=fp32 on CPU")
         if source is None and not config.data:
-            raise ValueError("no dataset: set TrainConfig.data (or pass a target source)")
+            raise ConfigError("no dataset: set TrainConfig.data (or pass a target source)")
         self.source = source if source is not None else open_source(config.data, pbc=config.pbc)
         split = (
             rundir.resolve_split(config, len(self.source), self.run_dir, resume=resume) if self.ctx.is_main else None
@@ -525,7 +526,7 @@ def train(
     An ensemble (``config.ensemble_size > 1``) is trained by :func:`rhograph.train.ensemble.train_ensemble`.
     """
     if config.ensemble_size != 1:
-        raise ValueError(
+        raise ConfigError(
             f"ensemble_size={config.ensemble_size}: train ensembles with rhograph.train.ensemble.train_ensemble"
         )
     ctx = init_distributed(config.device)

@@ -17,7 +17,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from rhograph.errors import DensityFileError
+from rhograph.errors import ConfigError, DensityFileError
 from rhograph.labels.manifest import MANIFEST_NAME
 from rhograph.models.baseline import AtomicDensityTables
 
@@ -41,7 +41,7 @@ def open_source(path: str, pbc: str = "file") -> Any:
         from rhograph.labels.compact import CompactSource
 
         if pbc != "file":
-            raise ValueError(f"pbc={pbc!r} does not apply to compact labels (they know their periodicity)")
+            raise ConfigError(f"pbc={pbc!r} does not apply to compact labels (they know their periodicity)")
         source = CompactSource.from_path(root)
         log.info("training on %d compact labels (*%s) in %s", len(source), COMPACT_SUFFIX, root)
         return source

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import errno
-import fcntl
 import json
 import logging
 import os
@@ -33,8 +31,9 @@ from typing import Any
 import yaml
 
 from rhograph.data.splits import Split, load_split, random_split, save_split, train_subset
-from rhograph.errors import RunDirLockedError
+from rhograph.errors import ConfigError
 from rhograph.io.atomic import atomic_open
+from rhograph.io.lock import DirectoryLock
 from rhograph.train.config import TrainConfig, load_train_config
 
 log = logging.getLogger(__name__)
@@ -63,7 +62,7 @@ def check_run_dir(run_dir: Path, *, resume: bool, create: bool) -> None:
     if resume and not last.exists():
         raise FileNotFoundError(2, "no checkpoint to resume from", str(last))
     if not resume and last.exists():
-        raise ValueError(
+        raise ConfigError(
             f"{run_dir} already holds a training run (last.pt); pass --resume to continue it "
             "or choose another output directory"
         )
@@ -71,111 +70,12 @@ def check_run_dir(run_dir: Path, *, resume: bool, create: bool) -> None:
         run_dir.mkdir(parents=True, exist_ok=True)
 
 
-class RunLock:
-    """Exclusive use of a run directory by one training process: ``RUN_DIR/train.lock``.
-
-    The file is locked with ``flock`` and holds the owner's process id, host and start time. The kernel
-    drops the lock when its process ends, however it ends (SIGKILL, a scheduler's time limit, a crash), so
-    a lock left by a dead process is taken over; :meth:`release` (a normal end, an exception, SIGTERM /
-    SIGINT through the training loop) also removes the file. Network file systems must support ``flock``
-    (NFSv4, Lustre and GPFS do); where it is not supported, a lock of a live process on the same host is
-    still detected from the recorded process id.
-
-    Args:
-        run_dir: an existing directory.
-    """
+class RunLock(DirectoryLock):
+    """Exclusive use of a run directory by one training process: ``RUN_DIR/train.lock`` (see
+    :class:`~rhograph.io.lock.DirectoryLock`: taken over from a dead process, released on any exit)."""
 
     def __init__(self, run_dir: str | os.PathLike[str]) -> None:
-        self.path = Path(run_dir) / LOCK_NAME
-        self._fd: int | None = None  # a raw descriptor: no ResourceWarning if the object is dropped while held
-
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
-
-    def acquire(self) -> RunLock:
-        """Take the lock or raise :class:`~rhograph.errors.RunDirLockedError` naming its holder."""
-        while self._fd is None:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                holder = _read_holder(fd)
-                if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES) or _alive_here(holder):
-                    os.close(fd)
-                    raise RunDirLockedError(
-                        f"{self.path.parent} is in use by another training run ({_describe(holder)}); wait for it "
-                        f"to finish or stop it, or train into another directory"
-                    ) from None
-                log.warning("cannot lock %s (%s); relying on the recorded process id", self.path, exc)
-            # The previous holder may have removed the file between our open and flock: retry on the new one.
-            try:
-                same = os.path.samestat(os.fstat(fd), os.stat(self.path))
-            except FileNotFoundError:
-                same = False
-            if not same:
-                os.close(fd)
-                continue
-            previous = _read_holder(fd)
-            if previous:
-                log.warning("taking over the lock of %s from an ended run (%s)", self.path.parent, _describe(previous))
-            started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-            record = json.dumps({"pid": os.getpid(), "host": platform.node(), "started": started}) + "\n"
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, record.encode(), 0)
-            self._fd = fd
-        return self
-
-    def release(self) -> None:
-        """Remove the lock file and drop the lock (no-op if not held)."""
-        fd, self._fd = self._fd, None
-        if fd is None:
-            return
-        try:
-            if os.path.samestat(os.fstat(fd), os.stat(self.path)):
-                os.unlink(self.path)
-        except FileNotFoundError:
-            pass
-        finally:
-            os.close(fd)
-
-    def __del__(self) -> None:  # a lock object dropped while held (e.g. a Trainer that never ran)
-        with contextlib.suppress(Exception):
-            self.release()
-
-    def __enter__(self) -> RunLock:
-        return self.acquire()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.release()
-
-
-def _read_holder(fd: int) -> dict[str, Any]:
-    try:
-        holder = json.loads(os.pread(fd, 4096, 0).decode(errors="replace") or "{}")
-    except ValueError:
-        return {}
-    return holder if isinstance(holder, dict) else {}
-
-
-def _alive_here(holder: dict[str, Any]) -> bool:
-    """The holder is a live process of this host (where ``flock`` is not supported)."""
-    pid = holder.get("pid")
-    if holder.get("host") != platform.node() or not isinstance(pid, int) or pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _describe(holder: dict[str, Any]) -> str:
-    if not holder:
-        return "holder unknown"
-    return f"process {holder.get('pid', '?')} on host {holder.get('host', '?')}, started {holder.get('started', '?')}"
+        super().__init__(run_dir, LOCK_NAME, "training run")
 
 
 def resolve_split(config: TrainConfig, num_structures: int, run_dir: Path, *, resume: bool) -> Split:
@@ -191,7 +91,7 @@ def resolve_split(config: TrainConfig, num_structures: int, run_dir: Path, *, re
         split = train_subset(split, config.train_size, seed=config.seed)
     split.check(num_structures, where=str(config.split_file or "split"))
     if not split.validation:
-        raise ValueError("the validation set is empty; best.pt is chosen on validation (set val_size >= 1)")
+        raise ConfigError("the validation set is empty; best.pt is chosen on validation (set val_size >= 1)")
     if not resume:
         save_split(split, run_dir / SPLIT_NAME)
     log.info(

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
+from rhograph.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class ExponentialDecay:
@@ -27,7 +29,7 @@ class ExponentialDecay:
 
     def __post_init__(self) -> None:
         if not self.decay > 0 or not self.decay_steps > 0:
-            raise ValueError(f"decay and decay_steps must be > 0, got {self.decay}, {self.decay_steps}")
+            raise ConfigError(f"decay and decay_steps must be > 0, got {self.decay}, {self.decay_steps}")
 
     def __call__(self, step: int) -> float:
         return float(self.decay ** (step / self.decay_steps))

@@ -1,0 +1,157 @@
+"""The NMC-like data set: cell recipes (sizes, compositions, vacancies, strain, rattling), reproducibility,
+the fixed split, and `rhograph data nmc` end to end (with GPAW, on a stand-in cell to stay fast)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections import Counter
+
+import ase
+import numpy as np
+import pytest
+from ase.neighborlist import neighbor_list
+
+from rhograph.cli.main import main
+from rhograph.data.splits import load_split
+from rhograph.io.formats import read_density
+from rhograph.labels import nmc as nmc_module
+from rhograph.labels import read_structures
+from rhograph.labels.nmc import (
+    FORMULA_UNITS,
+    METALS,
+    STRAIN,
+    nmc_part,
+    nmc_structure,
+    prepare_nmc,
+    supercell_matrices,
+)
+
+from .conftest import LIH
+
+
+@functools.cache
+def cells() -> list[tuple[ase.Atoms, nmc_module.NmcRecipe]]:
+    """The first 40 cells of seed 0 (made once per session)."""
+    return [nmc_structure(i, seed=0) for i in range(40)]
+
+
+def test_cells_are_layered_limo2_with_8_to_24_atoms():
+    for atoms, recipe in cells():
+        counts = Counter(atoms.get_chemical_symbols())
+        metals = sum(counts[m] for m in METALS)
+        assert set(counts) <= {"Li", "O", *METALS}
+        assert metals == recipe.formula_units and counts["O"] == 2 * metals
+        assert counts["Li"] == metals - recipe.vacancies and 0 <= recipe.vacancies <= max(1, metals // 2)
+        assert 8 - recipe.vacancies <= len(atoms) <= 24 and atoms.pbc.all()
+        assert {m: counts[m] for m in METALS} == recipe.metals
+        assert np.abs(recipe.strain).max() <= STRAIN and 0.05 <= recipe.rattle <= 0.1
+        # octahedral M–O bonds of the α-NaFeO2 structure survive strain and rattling
+        i, j, d = neighbor_list("ijd", atoms, 2.4)
+        symbols = np.array(atoms.get_chemical_symbols())
+        bonds = d[np.isin(symbols[i], METALS) & (symbols[j] == "O")]
+        assert 1.85 < np.median(bonds) < 2.1 and d.min() > 1.3
+
+
+def test_the_set_covers_sizes_compositions_and_vacancies():
+    recipes = [recipe for _, recipe in cells()]
+    assert {r.formula_units for r in recipes} == set(FORMULA_UNITS)
+    assert all(any(r.metals[m] for r in recipes) for m in METALS)
+    assert sum(sum(1 for k in r.metals.values() if k) >= 2 for r in recipes) > 10  # mixed-metal cells
+    assert 0 < sum(r.vacancies > 0 for r in recipes) < len(recipes)
+
+
+def test_supercells_have_the_right_size():
+    primitive = nmc_module.primitive_cell(2.85, 14.2)
+    for n in FORMULA_UNITS:
+        for matrix in supercell_matrices(n):
+            assert round(abs(np.linalg.det(np.asarray(matrix)))) == n
+    assert len(primitive) == 4
+
+
+def test_cells_are_reproducible_and_a_larger_count_extends_the_set():
+    atoms, recipe = nmc_structure(7, seed=0)
+    again, recipe_again = nmc_structure(7, seed=0)
+    np.testing.assert_array_equal(atoms.positions, again.positions)
+    assert recipe == recipe_again
+    other, _ = nmc_structure(7, seed=1)
+    assert len(other) != len(atoms) or not np.allclose(other.positions, atoms.positions)
+
+
+def test_split_puts_one_test_and_one_validation_cell_in_every_block_of_ten():
+    parts = Counter(nmc_part(i, seed=3) for i in range(50))
+    assert parts == {"train": 40, "validation": 5, "test": 5}
+    assert [nmc_part(i, 3) for i in range(10)] == [nmc_part(i, 3) for i in range(10)]
+
+
+def test_prepare_writes_structures_and_the_set_file(tmp_path):
+    structures, subset = prepare_nmc(tmp_path, 12, seed=0)
+    assert [s.name for s in structures] == [f"nmc_{i:05d}" for i in range(12)]
+    assert sorted(i for part in subset["parts"].values() for i in part) == list(range(12))
+    stored = json.loads((tmp_path / "nmc_set.json").read_text())
+    assert stored["seed"] == 0 and stored["structures"][3]["natoms"] == len(structures[3].atoms)
+    read_back = read_structures([tmp_path / "structures" / "nmc_00003.extxyz"])[0].atoms
+    np.testing.assert_allclose(read_back.positions, structures[3].atoms.positions, atol=1e-8)
+    np.testing.assert_allclose(read_back.cell.array, structures[3].atoms.cell.array, atol=1e-8)
+
+
+def test_cli_data_nmc_labels_splits_and_resumes(tmp_path, monkeypatch, capsys):
+    """The command's flow with GPAW on LiH cells standing in for the NMC cells (seconds instead of minutes)."""
+    pytest.importorskip("gpaw")
+    lih = read_structures([LIH])[0].atoms
+
+    def stand_in(index: int, seed: int = 0) -> tuple[ase.Atoms, nmc_module.NmcRecipe]:
+        atoms, recipe = cells()[index]
+        cell = lih.copy()
+        cell.positions[1] += 0.05 * index  # distinct cells
+        cell.info.update(atoms.info)
+        return cell, recipe
+
+    monkeypatch.setattr(nmc_module, "nmc_structure", stand_in)
+    out = tmp_path / "nmc"
+    argv = [
+        "data",
+        "nmc",
+        "--count",
+        "3",
+        "-o",
+        str(out),
+        "--ecut",
+        "250",
+        "--kpt-density",
+        "0",
+        "--kpts",
+        "2",
+        "2",
+        "2",
+    ]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "3 labelled" in text and "split:" in text
+    files = sorted(p.name for p in (out / "densities").iterdir() if p.name.endswith(".zst"))
+    assert files == [f"nmc_{i:05d}_CHGCAR.zst" for i in range(3)]
+    assert read_density(out / "densities" / files[0]).electrons == pytest.approx(2.0, rel=1e-5)
+    split = load_split(out / "split.json")
+    parts = {part: [nmc_part(i, 0) for i in range(3)].count(part) for part in ("train", "validation", "test")}
+    assert split.sizes() == parts
+    settings = json.loads((out / "densities" / "manifest.json").read_text())["settings"]
+    assert settings["code"] == "gpaw" and settings["spacing"] == 0.2 and settings["kpt_density"] is None
+    assert main(argv) == 0
+    assert "0 labelled, 3 already done" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_a_real_nmc_cell_is_labelled_with_the_set_settings(tmp_path):
+    """One 8-atom cell with the defaults of `data nmc` (a few minutes on one core)."""
+    pytest.importorskip("gpaw")
+    from rhograph.labels import LabelConfig, NamedStructure, label_structures
+
+    atoms, _ = nmc_structure(4, seed=0)
+    assert len(atoms) == 8
+    config = LabelConfig(code="gpaw", spacing=0.2, kpt_density=0.8, ecut=400.0, smearing=0.1, compression=".zst")
+    report = label_structures([NamedStructure("nmc_00004", atoms)], tmp_path, config, workers=1, threads=1)
+    assert report.ok
+    entry = json.loads((tmp_path / "manifest.json").read_text())["structures"]["nmc_00004"]
+    grid = read_density(tmp_path / "nmc_00004_CHGCAR.zst")
+    assert grid.electrons == pytest.approx(entry["electrons"], rel=1e-4)
+    assert entry["spin_polarised"] and grid.spin is not None
