@@ -68,9 +68,9 @@ def add_bader_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--method", choices=["near-grid", "on-grid"], default="near-grid", help="Bader algorithm")
     p.add_argument(
         "--pbc",
-        choices=["auto", "yes", "no"],
+        choices=["auto", "on", "off", "yes", "no"],  # yes/no: the spelling before one vocabulary
         default="auto",
-        help="periodicity of the grid (default: as the file format says)",
+        help="periodicity of the grid: auto (as the file format says), on, off",
     )
 
 
@@ -114,7 +114,7 @@ def _charge(value: float | None) -> str:
 
 
 def pbc_option(text: str) -> bool | None:
-    return None if text == "auto" else text == "yes"
+    return None if text == "auto" else text in ("on", "yes")
 
 
 def run(args: argparse.Namespace) -> int:

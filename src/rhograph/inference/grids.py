@@ -15,50 +15,14 @@ How a structure gets its grid (:func:`make_grid`):
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
 import ase
 import numpy as np
 
+from rhograph.data.grid_geometry import GridSpec, grid_shape, molecule_box
 from rhograph.errors import ConfigError, StructureError
 from rhograph.io.density_grid import DensityGrid
 
-
-@dataclass(frozen=True)
-class GridSpec:
-    """Geometry of a regular grid.
-
-    Args:
-        cell: (3, 3) Å, rows are the vectors spanned by the whole grid.
-        shape: (N1, N2, N3) points per axis.
-        origin: (3,) Å, position of point (0, 0, 0).
-    """
-
-    cell: np.ndarray
-    shape: tuple[int, int, int]
-    origin: np.ndarray
-
-    @property
-    def num_points(self) -> int:
-        return int(np.prod(self.shape))
-
-    @property
-    def voxel_vectors(self) -> np.ndarray:
-        """(3, 3) Å, row a = cell[a] / N_a."""
-        return np.asarray(self.cell) / np.asarray(self.shape, dtype=np.float64)[:, None]
-
-    def positions(self, start: int, stop: int) -> np.ndarray:
-        """Cartesian positions (Å) of the flat (C-order) grid points ``start..stop-1``, shape (stop-start, 3)."""
-        from rhograph.data.grid_neighbors import grid_points
-
-        return grid_points(self.cell, self.shape, self.origin, range(start, stop))
-
-    @classmethod
-    def of(cls, grid: DensityGrid) -> GridSpec:
-        """The grid of an existing density file."""
-        assert grid.cell is not None
-        return cls(cell=grid.cell.copy(), shape=grid.shape, origin=grid.origin.copy())
+__all__ = ["GridSpec", "make_grid", "resolve_pbc"]
 
 
 def resolve_pbc(atoms: ase.Atoms, pbc: str) -> ase.Atoms:
@@ -114,15 +78,16 @@ def make_grid(
     if like is not None:
         return atoms, GridSpec.of(like)
     if not atoms.pbc.any():
-        atoms.center(vacuum=vacuum)
-        lengths = np.diag(atoms.cell.array)
+        extent = np.ptp(atoms.positions, axis=0) + 2 * vacuum
         # A single atom with zero vacuum would give a zero-width box.
-        if np.any(lengths <= 0):
+        if np.any(extent <= 0):
             raise StructureError("molecular box has zero width; use a positive --vacuum")
+        box, lower = molecule_box(atoms.positions, vacuum)  # the box of the labels (rhograph.labels.grids)
+        atoms.positions = atoms.positions - lower
+        atoms.cell = box
     cell = np.array(atoms.cell.array, dtype=np.float64)
     if shape is None:
-        lengths = np.linalg.norm(cell, axis=1)
-        shape = tuple(max(1, math.ceil(length / grid_step - 1e-9)) for length in lengths)  # type: ignore[assignment]
+        shape = grid_shape(cell, grid_step)
     shape = tuple(int(n) for n in shape)  # type: ignore[assignment]
     if len(shape) != 3 or min(shape) < 1:
         raise ConfigError(f"grid shape must be three positive integers, got {shape}")

@@ -4,6 +4,7 @@ Molecules sit in an orthorhombic box spanning their extent plus ``vacuum`` on ea
 VASP cells leave at least 4 Å). Periodic cells use their own lattice. Either way the grid has
 ``ceil(|a_i| / spacing)`` points along cell vector ``a_i``, with point ``(i, j, k)`` at
 ``origin + (i/N1, j/N2, k/N3) @ cell`` (corner-aligned, the :class:`~rhograph.io.DensityGrid` convention).
+Box and shape come from :mod:`rhograph.data.grid_geometry`, the builder prediction uses too.
 
 Electron-count check: the grid sum ``Σ ρ ΔV`` must match the electron count ``N`` of the calculation within
 
@@ -22,11 +23,11 @@ at 0.1 Å): all-electron grids are coarse pictures of the cusps, and compact lab
 from __future__ import annotations
 
 import functools
-import math
 
 import ase
 import numpy as np
 
+from rhograph.data.grid_geometry import grid_shape, molecule_box
 from rhograph.io.density_grid import DensityGrid
 from rhograph.labels.config import VALENCE_ELECTRON_TOLERANCE, LabelConfig
 from rhograph.labels.evaluate import evaluate_density
@@ -36,25 +37,7 @@ BOHR_ANGSTROM = 0.52917721092
 #: grid points generated and evaluated per step (bounds the memory of the position array)
 GRID_CHUNK = 1 << 18
 
-
-def molecule_box(positions: np.ndarray, vacuum: float) -> tuple[np.ndarray, np.ndarray]:
-    """Orthorhombic box of a molecule: extent plus ``vacuum`` Å on each side.
-
-    Returns:
-        cell ``(3, 3)`` Å (diagonal) and origin ``(3,)`` Å (the lower corner).
-    """
-    positions = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
-    lower = positions.min(axis=0) - vacuum
-    upper = positions.max(axis=0) + vacuum
-    lengths = np.maximum(upper - lower, 1e-3)
-    return np.diag(lengths), lower
-
-
-def grid_shape(cell: np.ndarray, spacing: float) -> tuple[int, int, int]:
-    """Points along each cell vector so that the spacing is at most ``spacing`` Å."""
-    lengths = np.linalg.norm(np.asarray(cell, dtype=np.float64), axis=1)
-    n1, n2, n3 = (max(1, math.ceil(length / spacing - 1e-9)) for length in lengths)
-    return (n1, n2, n3)
+__all__ = ["density_on_grid", "electron_tolerance", "grid_shape", "label_geometry", "labelled_atoms", "molecule_box"]
 
 
 def label_geometry(atoms: ase.Atoms, config: LabelConfig, periodic: bool) -> tuple[np.ndarray, np.ndarray]:
