@@ -33,23 +33,38 @@ _ATOM_KEYS = (
 )
 
 
-def validate_atoms(atoms: ase.Atoms) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def validate_atoms(
+    atoms: ase.Atoms, source: str | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Check a structure and return ``(numbers (N,) int64, positions (N,3) Å, cell (3,3) Å, pbc (3,) bool)``.
+
+    The one structure validator of the package: prediction (:func:`rhograph.inference.predict`), labelling
+    (:func:`rhograph.labels.scf.is_periodic`) and training samples (:func:`make_sample`) run it once per structure.
+
+    Args:
+        atoms: the structure.
+        source: a name for messages (a file, ``<atoms>``); messages start with it when given.
 
     Raises:
         StructureError: no atoms, an atomic number outside 1..118, non-finite positions or cell, or
             periodic cell vectors that are zero / linearly dependent.
     """
+    where = f"{source}: " if source else ""
     if len(atoms) == 0:
-        raise StructureError(f"structure {atoms.get_chemical_formula() or '<empty>'} has no atoms")
+        raise StructureError(f"{where}structure {atoms.get_chemical_formula() or '<empty>'} has no atoms")
     numbers = np.asarray(atoms.numbers, dtype=np.int64)
     bad = np.flatnonzero((numbers < 1) | (numbers > MAX_ATOMIC_NUMBER))
     if len(bad):
         raise StructureError(
-            f"invalid atomic number(s) {numbers[bad][:10].tolist()} at atom index {bad[:10].tolist()}; "
+            f"{where}invalid atomic number(s) {numbers[bad][:10].tolist()} at atom index {bad[:10].tolist()}; "
             f"atomic numbers must be in 1..{MAX_ATOMIC_NUMBER}"
         )
-    positions, cell, pbc = check_structure(atoms.positions, atoms.cell.array, atoms.pbc)
+    try:
+        positions, cell, pbc = check_structure(atoms.positions, atoms.cell.array, atoms.pbc)
+    except StructureError as exc:
+        if not where:
+            raise
+        raise StructureError(f"{where}{exc}") from exc
     return numbers, positions, cell, pbc
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import ase
 import ase.io
-import numpy as np
 
 from rhograph.errors import DensityFileError, StructureError
 
@@ -31,17 +30,11 @@ def is_density_file(path: str | os.PathLike[str]) -> bool:
 
 
 def check_structure(atoms: ase.Atoms, source: str) -> ase.Atoms:
-    """Validate a structure: non-empty, known elements, finite positions. Raises StructureError naming ``source``."""
-    if len(atoms) == 0:
-        raise StructureError(f"{source}: structure has no atoms")
-    numbers = atoms.get_atomic_numbers()
-    bad = numbers[(numbers < 1) | (numbers > 118)]
-    if bad.size:
-        raise StructureError(f"{source}: invalid atomic number(s) {sorted(set(bad.tolist()))} (must be 1..118)")
-    if not np.isfinite(atoms.positions).all():
-        raise StructureError(f"{source}: atom positions contain NaN/inf")
-    if atoms.pbc.any() and not np.isfinite(atoms.cell.array).all():
-        raise StructureError(f"{source}: cell contains NaN/inf")
+    """Validate a structure with the package's one validator (:func:`rhograph.data.graph.validate_atoms`: atoms
+    present, elements 1..118, finite positions and cell, a periodic cell with volume); errors name ``source``."""
+    from rhograph.data.graph import validate_atoms
+
+    validate_atoms(atoms, source)
     return atoms
 
 

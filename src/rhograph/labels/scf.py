@@ -40,13 +40,9 @@ def is_periodic(atoms: ase.Atoms, name: str = "<structure>") -> bool:
         StructureError: empty structure, non-finite positions, an unknown element, periodicity in only
             some directions, or a periodic cell without volume.
     """
-    if len(atoms) == 0:
-        raise StructureError(f"{name}: structure has no atoms")
-    if not np.isfinite(atoms.positions).all():
-        raise StructureError(f"{name}: positions contain NaN/inf")
-    numbers = atoms.numbers
-    if numbers.min() < 1 or numbers.max() > 118:
-        raise StructureError(f"{name}: atomic numbers must be in 1..118, got {sorted(set(numbers.tolist()))}")
+    from rhograph.data.graph import validate_atoms
+
+    validate_atoms(atoms, name)  # the package's one structure validator
     pbc = np.asarray(atoms.pbc, dtype=bool)
     if pbc.all():
         volume = abs(float(np.linalg.det(atoms.cell.array)))
