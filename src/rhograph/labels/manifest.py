@@ -125,12 +125,9 @@ class Manifest:
         recorded = entry.get("sha256") or {}
         return [f for f in files if f in recorded and file_sha256(self.directory / f) != recorded[f]]
 
-    def add_checksums(self, name: str) -> None:
-        """Record the SHA-256 of every file of the finished structure ``name`` (those that exist)."""
-        entry = self.structures[name]
-        entry["sha256"] = {
-            f: file_sha256(self.directory / f) for f in entry.get("files", []) if (self.directory / f).exists()
-        }
+    def checksums(self, files: list[str]) -> dict[str, str]:
+        """SHA-256 of each of ``files`` (names in the directory) that exists."""
+        return {f: file_sha256(self.directory / f) for f in files if (self.directory / f).exists()}
 
     def verify(self) -> dict[str, str]:
         """Check every finished structure against its recorded checksums: ``{name: problem}`` for each

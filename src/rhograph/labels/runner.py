@@ -32,7 +32,7 @@ from rhograph.errors import ConfigError, StructureError
 from rhograph.io.lock import DirectoryLock
 from rhograph.labels.compact import COMPACT_SUFFIX, CompactDensity
 from rhograph.labels.config import VALENCE_ELECTRON_TOLERANCE, LabelConfig
-from rhograph.labels.manifest import Manifest, file_sha256
+from rhograph.labels.manifest import Manifest
 from rhograph.labels.structures import NamedStructure, check_unique
 
 log = logging.getLogger(__name__)
@@ -188,7 +188,6 @@ def label_structure(
         else:
             write_density(path, grid)
     entry.update(status="done", files=files)
-    entry["sha256"] = {f: file_sha256(out / f) for f in files}
     return entry
 
 
@@ -429,9 +428,9 @@ def _collect(
 ) -> None:
     """Record results as they arrive and log progress with rate and ETA."""
     for count, (name, entry) in enumerate(results, start=1):
+        if entry["status"] == "done":  # every code's files, hashed once, before the entry is on disk
+            entry["sha256"] = manifest.checksums(entry.get("files", []))
         manifest.record(name, entry, min_interval=MANIFEST_INTERVAL)
-        if entry["status"] == "done" and "sha256" not in entry:  # codes that do not record them themselves
-            manifest.add_checksums(name)
         if entry["status"] == "done":
             report.done.append(name)
         else:
