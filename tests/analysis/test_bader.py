@@ -214,3 +214,47 @@ def test_density_without_atoms_is_an_error(gaussian_grid):
     empty = DensityGrid(atoms=ase.Atoms(cell=np.eye(3) * 4, pbc=True), values=grid.values)
     with pytest.raises(StructureError, match="no atoms"):
         bader(empty)
+
+
+def _bond_density(offset: float, shape=(40, 40, 40)):
+    """Two atoms 2.4 Å apart along x in a periodic 8 Å box, whose density is one Gaussian (2 e) between them,
+    ``offset`` Å from the midpoint towards atom 0, plus small ones (0.2 e) on the atoms; the midpoint falls
+    between grid points."""
+    from tests.analysis.conftest import gaussian_values
+
+    cell = np.eye(3) * 8.0
+    atoms = ase.Atoms("Si2", positions=[[2.33, 4.07, 3.91], [4.73, 4.07, 3.91]], cell=cell, pbc=True)
+    centre = atoms.positions.mean(axis=0) - [offset, 0.0, 0.0]
+    centres = [centre, *atoms.positions]
+    values = gaussian_values(cell, shape, centres, [2.0, 0.2, 0.2], [0.45, 0.2, 0.2], pbc=True)
+    return DensityGrid(atoms=atoms, values=values.astype(np.float32), cell=cell, origin=np.zeros(3))
+
+
+def test_bond_maximum_of_a_homonuclear_bond_is_shared_equally():
+    grid = _bond_density(0.0)
+    result = bader(grid, valence=[1.2, 1.2])
+    # 2.4 e in all; nearest-atom assignment of the bond maximum would give 2.2 / 0.2 (grid rounding: < 0.01 e)
+    np.testing.assert_allclose(result.atom_populations, [1.2, 1.2], atol=1e-2)
+    np.testing.assert_allclose(result.atom_volumes[0], result.atom_volumes[1], rtol=0.02)
+    # a field integrated over the atoms is split the same way
+    per_atom, _ = result.integrate(grid.values)
+    np.testing.assert_allclose(per_atom, result.atom_populations, rtol=1e-12)
+
+
+def test_off_centre_bond_maximum_goes_to_its_nearest_atom():
+    result = bader(_bond_density(0.5), valence=[1.2, 1.2])  # 0.5 Å towards atom 0: more than a voxel diagonal
+    assert result.atom_populations[0] > 2.0 and result.atom_populations[1] < 0.4
+
+
+def test_silicon_valence_density_has_zero_charges():
+    """The bundled VASP silicon CHGCAR (20³ grid of a skewed fcc cell): the bond maxima fall between grid points
+    and appear as pairs of equal voxels 0.47 Å apart; charges are 0 by symmetry (the nearest-atom tie-break
+    gave ±1.0 e)."""
+    from importlib.resources import files
+
+    from rhograph.io.formats import read_density
+
+    grid = read_density(files("rhograph.examples") / "silicon.CHGCAR.gz")
+    result = bader(grid)
+    np.testing.assert_allclose(result.charges, 0.0, atol=1e-6)
+    np.testing.assert_allclose(result.atom_volumes, grid.cell_volume / 2, rtol=1e-9)

@@ -182,10 +182,18 @@ def test_stale_temporaries_of_dead_processes_are_removed(tmp_path):
 def test_grid_too_large_for_memory_is_refused_with_a_suggestion(tmp_path, checkpoint, water, capsys):
     with pytest.raises(ResourceError, match=r"needs 7\.5 GiB for 2 values per point.*1\.0 GiB.*coarser"):
         check_grid_memory((1000, 1000, 1000), PredictOptions(derived=("iri",)), "x", available=1 << 30)
-    assert _predict(water, checkpoint, tmp_path / "w.cube", "--grid-step", "0.0005") == 1
+    assert _predict(water, checkpoint, tmp_path / "w.npz", "--grid-step", "0.0005") == 1  # npz: the whole grid
     err = _one_line(capsys, "rhograph predict: error: water.xyz: a grid of ")
-    assert "more than the" in err and "--grid-step" in err
-    assert not (tmp_path / "w.cube").exists()
+    assert "more than the" in err and "--grid-step" in err and ".npy file (streamed" in err
+    assert not (tmp_path / "w.npz").exists()
+
+
+def test_streamed_file_too_large_for_the_disk_is_refused_before_any_work(tmp_path, checkpoint, water, capsys):
+    # a cube file is streamed (any grid fits in memory) but must fit on the disk: 1.4e12 points do not
+    assert _predict(water, checkpoint, tmp_path / "w.cube", "--grid-step", "0.0005") == 1
+    err = _one_line(capsys, "rhograph predict: error: water.xyz: ")
+    assert "GiB free on its disk" in err and "w.cube" in err and "--grid-step" in err
+    assert list(tmp_path.glob("*.cube*")) == []
 
 
 def test_left_handed_cell_names_the_structure(tmp_path, checkpoint, capsys):
@@ -253,3 +261,31 @@ def test_read_only_file_in_an_output_folder_is_refused_before_any_prediction(tmp
     assert main(["-q", "predict", *map(str, paths), "--model", str(checkpoint), "-o", str(out)]) == 1
     assert "NH3.cube: the file is read-only" in _one_line(capsys, "rhograph predict: error: cannot write ")
     assert sorted(p.name for p in out.iterdir()) == ["NH3.cube"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "kind"),
+    [
+        (["evaluate", "DATA", "--model", "MODEL"], "folder"),
+        (["train", "--config", "CONFIG"], "folder"),
+        (["data", "qm9", "--count", "3"], "folder"),
+        (["label", "STRUCTURE"], "folder"),
+        (["charge-transfer", "--full", "A", "--removed", "B"], "folder"),
+        (["atom-densities", "--elements", "H"], "file"),
+        (["bader", "DENSITY"], "file"),
+        (["convert-deepdft", "MODEL"], "file"),
+    ],
+)
+def test_every_verb_checks_its_output_before_any_work(tmp_path, capsys, argv, kind):
+    """An output that cannot be written is refused first (the inputs named here do not even exist), and
+    nothing is created."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    out = blocker / "out" if kind == "folder" else tmp_path / "sub"
+    if kind == "file":
+        out.mkdir()  # a folder where the output file should be
+    assert main([*argv, "-o", str(out)]) == 1
+    expected = "exists and is not a folder" if kind == "folder" else "is a folder"
+    err = _one_line(capsys, f"rhograph {argv[0]}: error: cannot write ")
+    assert expected in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["a-file", *(["sub"] * (kind == "file"))])

@@ -25,7 +25,14 @@ scheme is Henkelman, Arnaldsson & Jónsson, Comput. Mater. Sci. 36, 354 (2006)):
    what the refinement converges to; ``exhaustive=True`` walks every voxel to its maximum (the tests check
    that both agree). ``method="on-grid"`` gives the lattice-biased 2006 assignment of (1) alone.
 3. **Atoms.** Each maximum (basin) is assigned to the nearest atom (minimum image in periodic
-   directions); non-nuclear maxima therefore go to their nearest atom.
+   directions); non-nuclear maxima therefore go to their nearest atom. A maximum that is as near to several
+   atoms as the grid can tell (distances within one voxel diagonal of the nearest: the bond-centre maxima of
+   a valence density of a homonuclear bond, as in silicon) is shared equally by them — assigning it whole to
+   one of them by rounding would move a whole bond's charge (±1 e in Si) to one side. A symmetric maximum
+   between grid points shows up as several grid maxima of exactly equal density (adjacent voxels, or, in skewed
+   cells, voxels on either side of it): its position is taken as their common centre. The Bader program
+   assigns such maxima whole; with a reference density whose maxima sit on the nuclei (``partition``) none is
+   shared.
 
 Periodic directions (``grid.pbc``) wrap; non-periodic ones do not (no neighbour beyond the grid edge,
 one-sided differences there). Voxels with ``ρ < vacuum_threshold`` are vacuum: they belong to no atom and
@@ -90,15 +97,18 @@ class BaderResult:
     Shapes:
         labels: ``(N1, N2, N3)`` int32, basin index per voxel, ``-1`` = vacuum.
         maxima_indices: ``(M, 3)`` int, grid indices of the maxima.
-        maxima_positions: ``(M, 3)`` Å.
-        maxima_atoms: ``(M,)`` int, atom each basin is assigned to.
-        maxima_distances: ``(M,)`` Å, distance of each maximum to its atom (minimum image).
+        maxima_positions: ``(M, 3)`` Å (the centre of the maximum's plateau of equal density voxels).
+        maxima_atoms: ``(M,)`` int, atom each basin is assigned to (the nearest; see ``shares``).
+        maxima_distances: ``(M,)`` Å, distance of each maximum (or of the centre of a symmetric group of equal
+            maxima) to its atom (minimum image).
         maxima_populations / maxima_volumes: ``(M,)`` electrons / Å³.
         atom_populations: ``(n_atoms,)`` electrons; atom_volumes: ``(n_atoms,)`` Å³.
         valence: ``(n_atoms,)`` electrons (NaN where unknown); charges: ``(n_atoms,)`` e,
             ``valence − population`` (NaN where the valence is unknown).
         symbols: n_atoms element symbols; positions: ``(n_atoms, 3)`` Å.
         valence_source: where the valence counts came from, in words.
+        shares: ``(basin, atom, weight)`` arrays: the fraction of each basin that goes to each atom (weight 1
+            for the nearest atom; ``1/k`` for each of the ``k`` atoms of a shared maximum, module docstring).
     """
 
     labels: np.ndarray
@@ -120,6 +130,7 @@ class BaderResult:
     method: str
     vacuum_threshold: float | None
     valence_source: str = ""
+    shares: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
     def num_atoms(self) -> int:
@@ -148,10 +159,17 @@ class BaderResult:
         values = np.asarray(values)
         if values.shape != self.labels.shape:
             raise ValueError(f"field shape {values.shape} differs from the Bader grid {self.labels.shape}")
-        sums = np.bincount(
-            self.atom_labels.ravel() + 1, weights=values.ravel().astype(np.float64), minlength=self.num_atoms + 1
+        m = len(self.maxima_atoms)
+        sums = np.bincount(self.labels.ravel() + 1, weights=values.ravel().astype(np.float64), minlength=m + 1)
+        return _to_atoms(sums[1:], self._shares(), self.num_atoms) * self.voxel_volume, float(
+            sums[0] * self.voxel_volume
         )
-        return sums[1:] * self.voxel_volume, float(sums[0] * self.voxel_volume)
+
+    def _shares(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self.shares is not None:
+            return self.shares
+        m = len(self.maxima_atoms)
+        return np.arange(m), np.asarray(self.maxima_atoms), np.ones(m)
 
     def table(self) -> list[dict]:
         """One JSON-ready row per atom: index, symbol, position (Å), volume (Å³), population, valence, charge
@@ -173,6 +191,71 @@ class BaderResult:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+def _to_atoms(per_basin: np.ndarray, shares: tuple[np.ndarray, np.ndarray, np.ndarray], n_atoms: int) -> np.ndarray:
+    """Per-atom sums of per-basin quantities, split by ``shares`` = (basin, atom, weight)."""
+    basin, atom, weight = shares
+    return np.bincount(atom, weights=per_basin[basin] * weight, minlength=n_atoms)
+
+
+def _shared_maxima(dist: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(basin, atom, weight) of maxima split equally between the atoms within ``tolerance`` of the nearest."""
+    nearest = dist.min(axis=1, keepdims=True)
+    tied = dist <= nearest + tolerance
+    basin, atom = np.nonzero(tied)
+    weight = 1.0 / tied.sum(axis=1)[basin]
+    return basin, atom, weight
+
+
+def _plateau_centres(rho: np.ndarray, maxima: np.ndarray, pbc: np.ndarray, voxel_vectors: np.ndarray) -> np.ndarray:
+    """Index-space offsets (M, 3) from each maximum voxel to the centre of its plateau: the maximum and those of
+    its 26 neighbours with the same density (a symmetric maximum between grid points, e.g. a bond centre that
+    the grid straddles, shows up as two or more voxels of equal value; the tie-break keeps one of them)."""
+    shape = np.array(rho.shape)
+    ijk = np.stack(np.unravel_index(maxima, rho.shape), axis=1)
+    total = np.zeros((len(maxima), 3))
+    count = np.ones(len(maxima))
+    top = rho.ravel()[maxima]
+    for offset in _offsets():
+        nb = ijk + offset
+        inside = np.all((nb >= 0) & (nb < shape) | pbc, axis=1)
+        nb = np.where(inside[:, None], nb % shape, 0)
+        same = inside & (rho[tuple(nb.T)] == top)
+        total[same] += offset
+        count += same
+    return total / count[:, None]
+
+
+def _symmetric_centres(
+    positions: np.ndarray, values: np.ndarray, cell: np.ndarray, pbc: np.ndarray, radius: float
+) -> np.ndarray:
+    """Positions (M, 3) Å where maxima of exactly equal density within ``radius`` of each other are replaced by
+    their common centre (minimum image): a symmetric maximum that falls between grid points can appear as two
+    separate grid maxima of the same value on either side of it (skewed cells)."""
+    centres = positions.copy()
+    _, group = np.unique(values, return_inverse=True)
+    for g in np.flatnonzero(np.bincount(group) > 1):
+        members = np.flatnonzero(group == g)
+        delta = positions[members][None, :, :] - positions[members][:, None, :]
+        if pbc.any():
+            frac = np.linalg.solve(cell.T, delta.reshape(-1, 3).T).T
+            frac[:, pbc] -= np.round(frac[:, pbc])
+            delta = (frac @ cell).reshape(delta.shape)
+        near = np.linalg.norm(delta, axis=2) <= radius
+        _, cluster = _connected(near)
+        for c in np.unique(cluster):
+            rows = np.flatnonzero(cluster == c)
+            if len(rows) > 1:
+                first = rows[0]
+                centres[members[rows]] = positions[members[first]] + delta[first, rows].mean(axis=0)
+    return centres
+
+
+def _connected(adjacency: np.ndarray) -> tuple[int, np.ndarray]:
+    from scipy.sparse.csgraph import connected_components
+
+    return connected_components(adjacency, directed=False)
+
+
 def _finite_or_none(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None
 
@@ -511,19 +594,32 @@ def bader(
     m = len(maxima)
     sums = np.bincount(labels + 1, weights=values, minlength=m + 1) * dv
     counts = np.bincount(labels + 1, minlength=m + 1) * dv
-    maxima_positions = grid.grid_positions(maxima)
+    maxima_positions = grid.grid_positions(maxima) + _plateau_centres(rho, maxima, pbc, vv) @ vv
     if m and n_atoms == 0:
         raise StructureError(f"{grid.source or '<density grid>'}: density has maxima but the structure has no atoms")
     if m:
         assert grid.cell is not None
-        dist = minimum_image_distances(maxima_positions, atoms.positions, grid.cell, pbc)
+        diagonal = max(float(np.linalg.norm(vv.T @ np.array(signs))) for signs in product((1, -1), repeat=3))
+        centres = _symmetric_centres(maxima_positions, rho_flat[maxima], grid.cell, pbc, 1.5 * diagonal)
+        dist = minimum_image_distances(centres, atoms.positions, grid.cell, pbc)
         maxima_atoms = dist.argmin(axis=1)
         maxima_distances = dist[np.arange(m), maxima_atoms]
+        shares = _shared_maxima(dist, diagonal)
     else:
         maxima_atoms = np.zeros(0, dtype=np.int64)
         maxima_distances = np.zeros(0)
-    atom_pop = np.bincount(maxima_atoms, weights=sums[1:], minlength=n_atoms)
-    atom_vol = np.bincount(maxima_atoms, weights=counts[1:], minlength=n_atoms)
+        shares = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+    atom_pop = _to_atoms(sums[1:], shares, n_atoms)
+    atom_vol = _to_atoms(counts[1:], shares, n_atoms)
+    shared = np.unique(shares[0][shares[2] < 1])
+    if len(shared):
+        log.info(
+            "%d of %d density maxima (%.3g e) are equally near several atoms (bond maxima of a valence density) "
+            "and are shared equally between them; a reference density with nuclear maxima (--ref) avoids this",
+            len(shared),
+            m,
+            float(sums[1:][shared].sum()),
+        )
     far = maxima_distances > 1.0
     if far.any():
         log.info(
@@ -563,4 +659,5 @@ def bader(
         method=method,
         vacuum_threshold=vacuum_threshold,
         valence_source=valence_source,
+        shares=shares,
     )

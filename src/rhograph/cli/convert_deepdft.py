@@ -20,7 +20,10 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
     )
     parser.add_argument("model_dir", help="DeepDFT model folder (arguments.json + best_model.pth)")
     parser.add_argument(
-        "-o", "--output", help="rhograph checkpoint to write (default: MODEL_DIR name + .pt beside the folder)"
+        "-o",
+        "--output",
+        output_kind="file",
+        help="rhograph checkpoint to write (default: MODEL_DIR name + .pt beside the folder)",
     )
     parser.add_argument("-f", "--force", action="store_true", help="overwrite an existing output file")
     parser.set_defaults(func=run)

@@ -19,7 +19,7 @@ import logging
 import sys
 import traceback
 
-from rhograph.cli.vocabulary import VerbParser
+from rhograph.cli.vocabulary import VerbParser, check_output_option
 from rhograph.errors import RhographError
 
 #: errno values of a write that failed for lack of room or rights: user errors even without a file name.
@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        check_output_option(args)
         return int(args.func(args) or 0)
     except Exception as exc:
         message = user_error_message(exc)

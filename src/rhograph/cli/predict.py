@@ -2,7 +2,9 @@
 
 One structure → ``-o`` is the output file (format by name: ``.cube``, ``*CHGCAR*``, ``.npy``/``.npz``, plus
 ``.gz``/``.zz``/``.lz4``/``.zst``). Several structures → ``-o`` is a directory and each gets
-``<stem>.<--format>``. The model is loaded once. Under ``torchrun`` (``WORLD_SIZE`` > 1) the grid is split
+``<stem>.<--format>``. The model is loaded once. The density alone is streamed to cube, CHGCAR and ``.npy``
+files chunk by chunk (memory stays at a few chunks whatever the grid); derived fields, ``--uncertainty``
+and ``.npz`` need the whole grid in memory. Under ``torchrun`` (``WORLD_SIZE`` > 1) the grid is split
 over the processes (gloo on CPU, NCCL on CUDA) and rank 0 writes.
 
 An ensemble (``--model RUN_DIR`` of ``rhograph train --ensemble K``, or ``--model a.pt --model b.pt``)
@@ -37,7 +39,13 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
         name, help=help_text, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("structures", nargs="+", help="structure files (xyz, extxyz, cif, POSCAR, CHGCAR, cube, ...)")
-    p.add_argument("-o", "--output", required=True, help="output file (one structure) or directory (several)")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        output_kind=None,  # a file or a folder: checked in run() once the structures are known
+        help="output file (one structure) or directory (several)",
+    )
     p.add_argument(
         "--model",
         action="append",
@@ -172,12 +180,14 @@ def run(args: argparse.Namespace) -> int:
         device_of,
         expected_electrons,
         predict,
+        predict_to_file,
         summary_line,
         summary_record,
         timed_progress,
         write_prediction,
     )
-    from rhograph.io.formats import read_density
+    from rhograph.io.formats import density_format, read_density
+    from rhograph.io.stream import STREAMABLE_FORMATS
 
     derived = tuple(
         name
@@ -228,26 +238,35 @@ def run(args: argparse.Namespace) -> int:
             _check_output(target, False, args.format, args.overwrite)
     summaries = []
     for (label, _, atoms), target in zip(jobs, targets, strict=True):
-        grid = predict(
-            atoms,
-            loaded,
-            like=like,
-            options=options,
-            device=device,
-            rank=rank,
-            world_size=world_size,
-            progress=timed_progress(label),
-            source=label,
-        )
-        if rank == 0:
-            written = write_prediction(target, grid)
-            expected = expected_electrons(grid.atoms, loaded)
-            if args.json:
-                summaries.append(summary_record(label, grid, expected, written))
-            else:
-                print(summary_line(label, grid, expected))
-                for path in written:
-                    print(f"  wrote {path}")
+        if world_size == 1 and not derived and not args.uncertainty and density_format(target) in STREAMABLE_FORMATS:
+            # density only: streamed to the file chunk by chunk, so any grid fits in memory
+            result = predict_to_file(
+                atoms, target, loaded, like=like, options=options, device=device,
+                progress=timed_progress(label), source=label,
+            )  # fmt: skip
+            written = [target]
+        else:
+            result = predict(
+                atoms,
+                loaded,
+                like=like,
+                options=options,
+                device=device,
+                rank=rank,
+                world_size=world_size,
+                progress=timed_progress(label),
+                source=label,
+            )
+            if rank != 0:
+                continue
+            written = write_prediction(target, result)
+        expected = expected_electrons(result.atoms, loaded)
+        if args.json:
+            summaries.append(summary_record(label, result, expected, written))
+        else:
+            print(summary_line(label, result, expected))
+            for path in written:
+                print(f"  wrote {path}")
     if args.json and rank == 0:
         print(json.dumps(summaries, indent=2))
     if world_size > 1:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -84,12 +85,36 @@ class VerbParser(argparse.ArgumentParser):
         )
 
     def add_argument(self, *names: Any, **kwargs: Any) -> argparse.Action:
-        """``add_argument`` that gives an output option all of :data:`OUTPUT_OPTIONS` (the verb's own ``dest``)."""
+        """``add_argument`` that gives an output option all of :data:`OUTPUT_OPTIONS` (the verb's own ``dest``)
+        and has it checked before the verb runs (:func:`check_output_option`).
+
+        ``output_kind`` (output options only): ``"folder"`` or ``"file"`` (default: ``"folder"`` when the help
+        says directory or folder and not file), or ``None`` for a verb that checks its output itself.
+        """
+        kind = kwargs.pop("output_kind", "infer")
         if names and set(names) & set(OUTPUT_OPTIONS):
             longs = [name for name in names if name.startswith("--")]
             kwargs.setdefault("dest", longs[0][2:].replace("-", "_") if longs else "output")
             names = OUTPUT_OPTIONS
+            if kind == "infer":
+                text = str(kwargs.get("help", ""))
+                kind = "folder" if re.search(r"\b(directory|folder)\b", text) and "file" not in text else "file"
+            self.set_defaults(_output_check=(kwargs["dest"], kind))
         return super().add_argument(*names, **kwargs)
+
+
+def check_output_option(args: argparse.Namespace) -> None:
+    """Before a verb runs: its output file or folder can be written (nothing is created).
+
+    Raises:
+        OutputError: naming the path and why (read-only folder, a file where a folder is needed, ...).
+    """
+    from rhograph.io.atomic import check_location
+
+    dest, kind = getattr(args, "_output_check", (None, None))
+    value = getattr(args, dest, None) if dest and kind else None
+    if value:
+        check_location(value, folder=kind == "folder")
 
 
 class _DeprecatedAlias(argparse.Action):

@@ -65,6 +65,8 @@ class PredictionStats:
     model_time: float = 0.0
     wait_time: float = 0.0
     total_time: float = 0.0
+    #: ∫ρ dV (e) of a streamed prediction (``sink``); ``None`` when the values are returned
+    electrons: float | None = None
 
     @property
     def probes_per_second(self) -> float:
@@ -244,6 +246,7 @@ class GridPredictor:
         rank: int = 0,
         world_size: int = 1,
         uncertainty: bool = False,
+        sink: Callable[[np.ndarray], None] | None = None,
     ) -> GridPrediction:
         """Predict ρ (and derived fields) at every point of ``spec``.
 
@@ -257,18 +260,24 @@ class GridPredictor:
                 group; the full grid ends up on rank 0 (other ranks hold only their share).
             uncertainty: also return the member standard deviation (``GridPrediction.std``); needs an
                 ensemble model (one with ``decode_probes_with_std``).
+            sink: stream the density instead of keeping it: ``sink(values)`` receives each chunk's float32
+                values in flat C order, in order (e.g. :meth:`rhograph.io.stream.DensityFileStream.write`);
+                memory then stays at a few chunks whatever the grid size. The result's ``values`` is an empty
+                array and ``stats`` holds ``electrons`` (∫ρ dV). Density only, one process.
         """
+        if sink is not None and (derived or uncertainty or world_size > 1 or out is not None):
+            raise ValueError("sink streams the density alone: no derived fields, uncertainty, out or world_size > 1")
         threads = torch.get_num_threads()
         self._governing = None if derived or uncertainty else self._thread_governor(threads)
         if self._governing is not None:  # encoding and graph work too: many small operations
             torch.set_num_threads(self._governing.best())
         try:
-            return self._predict_grid(atoms, spec, derived, out, rank, world_size, uncertainty)
+            return self._predict_grid(atoms, spec, derived, out, rank, world_size, uncertainty, sink)
         finally:
             self._governing = None
             torch.set_num_threads(threads)
 
-    def _predict_grid(self, atoms, spec, derived, out, rank, world_size, uncertainty) -> GridPrediction:
+    def _predict_grid(self, atoms, spec, derived, out, rank, world_size, uncertainty, sink) -> GridPrediction:
         unknown = sorted(set(derived) - set(DERIVED_FIELDS))
         if unknown:
             raise ValueError(f"unknown derived field(s) {unknown}; choose from {list(DERIVED_FIELDS)}")
@@ -279,7 +288,13 @@ class GridPredictor:
             )
         t_start = time.perf_counter()
         stats = PredictionStats(num_points=spec.num_points)
-        values = np.zeros(spec.num_points, dtype=np.float32) if out is None else out.reshape(-1)
+        if sink is not None:
+            values = np.zeros(0, dtype=np.float32)
+            total = 0.0
+        elif out is None:
+            values = np.zeros(spec.num_points, dtype=np.float32)
+        else:
+            values = out.reshape(-1)
         if out is not None:
             values[:] = 0.0
         derived_out = {
@@ -328,22 +343,31 @@ class GridPredictor:
                 stats.graph_time += graph_time
                 stats.num_edges += edges.shape[1]
                 t_model = time.perf_counter()
-                self._decode_chunk(
-                    atom_batch,
-                    states,
-                    positions,
-                    edges,
-                    offsets,
-                    start,
-                    stop,
-                    values,
-                    derived_out,
-                    empty_value,
-                    stats,
-                    std,
-                    empty_std,
-                )
-                stats.model_time += time.perf_counter() - t_model
+                if sink is None:
+                    self._decode_chunk(
+                        atom_batch,
+                        states,
+                        positions,
+                        edges,
+                        offsets,
+                        start,
+                        stop,
+                        values,
+                        derived_out,
+                        empty_value,
+                        stats,
+                        std,
+                        empty_std,
+                    )
+                    stats.model_time += time.perf_counter() - t_model
+                else:
+                    piece = np.empty(stop - start, dtype=np.float32)
+                    self._decode_chunk(
+                        atom_batch, states, positions, edges, offsets, 0, len(piece), piece, {}, empty_value, stats
+                    )
+                    stats.model_time += time.perf_counter() - t_model
+                    total += float(piece.sum(dtype=np.float64))
+                    sink(piece)
                 done += stop - start
                 if self.progress is not None:
                     self.progress(done, spec.num_points // world_size)
@@ -358,6 +382,9 @@ class GridPredictor:
             if std is not None:
                 _reduce_to_rank0(std, rank)
         stats.total_time = time.perf_counter() - t_start
+        if sink is not None:
+            stats.electrons = total * abs(float(np.linalg.det(spec.cell))) / spec.num_points
+            return GridPrediction(values=values, stats=stats)
         shaped = {name: arr.reshape(*spec.shape, *arr.shape[1:]) for name, arr in derived_out.items()}
         return GridPrediction(
             values=values.reshape(spec.shape),

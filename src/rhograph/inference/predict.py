@@ -172,8 +172,36 @@ def check_grid_memory(
     raise ResourceError(
         f"{source}: a grid of {points:,} points {tuple(shape)} needs {_size(need)}{fields}, more than the "
         f"{_size(available)} of memory available; use {step}, a smaller --grid / --vacuum, fewer derived "
-        "fields, or the Python API with out=np.memmap(...) to stream the grid to disk"
+        "fields, or the density alone to a .cube, CHGCAR or .npy file (streamed to disk: predict_to_file)"
     )
+
+
+def _options(options: PredictOptions | None, overrides: dict) -> PredictOptions:
+    options = options or PredictOptions()
+    if overrides:
+        from dataclasses import replace
+
+        options = replace(options, **overrides)
+    return options
+
+
+def _prepare(atoms, model, like, options: PredictOptions, device, source):
+    """The checked structure, its grid, the loaded model, the device and the structure's name."""
+    atoms, source = as_atoms(atoms, source)
+    dev = device_of(device)
+    loaded = model if isinstance(model, LoadedModel) else resolve_model(model, device=dev)
+    atoms = resolve_pbc(check_structure(atoms, source), options.pbc)
+    check_elements(atoms, loaded, options.unseen_elements, source)
+    atoms, spec = make_grid(
+        atoms, grid_step=options.grid_step, vacuum=options.vacuum, shape=options.grid_shape, like=like
+    )
+    volume = float(np.linalg.det(spec.cell))
+    if volume < 0:
+        raise StructureError(
+            f"{source}: the cell is left-handed (volume {volume:.4g} Å³); density files need a right-handed cell: "
+            "swap two lattice vectors (ASE: atoms.set_cell(atoms.cell[[1, 0, 2]])) or reverse all three"
+        )
+    return atoms, spec, loaded, dev, source
 
 
 def predict(
@@ -213,25 +241,8 @@ def predict(
         the values are the member mean) ``fields["std"]`` holds the member standard deviation (e/Å³) and the
         attribute ``expected_nmae`` the expected ε_mae in percent; otherwise ``expected_nmae`` is ``None``.
     """
-    options = options or PredictOptions()
-    if option_overrides:
-        from dataclasses import replace
-
-        options = replace(options, **option_overrides)
-    atoms, source = as_atoms(atoms, source)
-    dev = device_of(device)
-    loaded = model if isinstance(model, LoadedModel) else resolve_model(model, device=dev)
-    atoms = resolve_pbc(check_structure(atoms, source), options.pbc)
-    check_elements(atoms, loaded, options.unseen_elements, source)
-    atoms, spec = make_grid(
-        atoms, grid_step=options.grid_step, vacuum=options.vacuum, shape=options.grid_shape, like=like
-    )
-    volume = float(np.linalg.det(spec.cell))
-    if volume < 0:
-        raise StructureError(
-            f"{source}: the cell is left-handed (volume {volume:.4g} Å³); density files need a right-handed cell: "
-            "swap two lattice vectors (ASE: atoms.set_cell(atoms.cell[[1, 0, 2]])) or reverse all three"
-        )
+    options = _options(options, option_overrides)
+    atoms, spec, loaded, dev, source = _prepare(atoms, model, like, options, device, source)
     if out is None:
         check_grid_memory(spec.shape, options, source)
     predictor = GridPredictor(
@@ -269,6 +280,82 @@ def predict(
     if rank == 0:  # other ranks hold only their share of the grid
         check_electron_count(grid, expected_electrons(atoms, loaded), source)
     return grid
+
+
+@dataclass(frozen=True)
+class StreamedPrediction:
+    """What :func:`predict_to_file` wrote: the file, the grid's shape, ∫ρ dV (e), the structure and timings."""
+
+    path: Path
+    atoms: ase.Atoms
+    shape: tuple[int, int, int]
+    electrons: float
+    stats: PredictionStats
+    expected_nmae: float | None = None
+
+    @property
+    def num_points(self) -> int:
+        return int(np.prod(self.shape))
+
+
+def predict_to_file(
+    atoms: ase.Atoms | str | os.PathLike[str] | Any,
+    path: str | os.PathLike[str],
+    model: str | os.PathLike[str] | torch.nn.Module | LoadedModel | list[str | os.PathLike[str]] | None = None,
+    *,
+    like: DensityGrid | None = None,
+    options: PredictOptions | None = None,
+    device: str | torch.device | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    source: str | None = None,
+    **option_overrides,
+) -> StreamedPrediction:
+    """Predict a density straight into a cube, CHGCAR or ``.npy`` file, in bounded memory.
+
+    As :func:`predict` followed by :func:`write_prediction` (the same file, byte for byte), but the grid is
+    never held whole: each chunk of probes is decoded, formatted and written (compressed by suffix) before
+    the next, so a grid of 10⁸-10⁹ points needs the memory of a few chunks, not 4 bytes per point. The points
+    are visited in the file's order (CHGCAR: first index fastest). The file appears when the last value is
+    written; an interrupted prediction leaves none.
+
+    Args:
+        atoms, model, like, device, progress, source: as :func:`predict`.
+        path: the output file (``.cube``, ``*CHGCAR*``, ``.npy``, optionally + ``.gz``/``.zz``/``.lz4``/``.zst``).
+        options: :class:`PredictOptions` (density only: no derived fields, no uncertainty).
+
+    Raises:
+        ConfigError: derived fields or uncertainty asked for, or an ``.npz`` output (use :func:`predict`).
+        ResourceError: the file would not fit on its disk (checked before any work).
+        OutputError: the file cannot be written.
+    """
+    from rhograph.data.grid_geometry import GridSpec
+    from rhograph.io.stream import DensityFileStream
+
+    options = _options(options, option_overrides)
+    if options.derived or options.uncertainty:
+        raise ConfigError(
+            "derived fields and uncertainty are not streamed to a file; use predict() + write_prediction()"
+        )
+    atoms, spec, loaded, dev, source = _prepare(atoms, model, like, options, device, source)
+    stream = DensityFileStream(path, atoms, spec.cell, spec.origin, spec.shape)
+    stream.check_space(source)
+    walk = spec
+    if stream.order == "F":  # the same points, first index fastest: the grid with its axes reversed
+        walk = GridSpec(cell=np.asarray(spec.cell)[::-1].copy(), shape=spec.shape[::-1], origin=spec.origin)
+    predictor = GridPredictor(
+        loaded.model, device=dev, chunk_size=options.chunk_size, progress=progress, compile=options.compile
+    )
+    with stream:
+        try:
+            result = predictor.predict_grid(atoms, walk, sink=stream.write)
+        except StructureError as exc:
+            raise StructureError(f"{source}: {exc}") from exc
+    assert result.stats.electrons is not None
+    written = StreamedPrediction(
+        path=Path(path), atoms=atoms, shape=spec.shape, electrons=result.stats.electrons, stats=result.stats
+    )
+    check_electron_count(written, expected_electrons(atoms, loaded), source)  # type: ignore[arg-type]
+    return written
 
 
 def check_electron_count(grid: DensityGrid, expected: float | None, source: str = "<atoms>") -> None:

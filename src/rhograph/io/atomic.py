@@ -107,6 +107,32 @@ def check_writable(path: str | os.PathLike[str], *, overwrite: bool = False) -> 
     os.unlink(probe)
 
 
+def check_location(path: str | os.PathLike[str], *, folder: bool) -> None:
+    """Check, before any work and without creating anything, that ``path`` (a file, or a ``folder``) could be
+    written: an existing path is of the right kind, and the nearest existing folder on the way accepts files.
+
+    Raises:
+        OutputError: naming the path and why.
+    """
+    target = Path(path)
+    if target.exists():
+        if folder and not target.is_dir():
+            raise OutputError(target, "exists and is not a folder")
+        if not folder and target.is_dir():
+            raise OutputError(target, "is a folder")
+    probe_in = target if folder and target.is_dir() else target.parent
+    while not probe_in.exists() and probe_in != probe_in.parent:
+        probe_in = probe_in.parent
+    if not probe_in.is_dir():
+        raise OutputError(probe_in, "exists and is not a folder")
+    try:  # the only reliable test of a folder's writability (ACLs, read-only mounts, root)
+        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=probe_in)
+    except OSError as exc:
+        raise output_error(probe_in, exc) or OutputError(probe_in, exc.strerror or str(exc)) from None
+    os.close(fd)
+    os.unlink(probe)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path in the target's directory; rename it onto ``path`` on success.

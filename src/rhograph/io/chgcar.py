@@ -243,14 +243,21 @@ def _species_runs(symbols: list[str]) -> tuple[list[str], list[int]]:
     return names, counts
 
 
-def chgcar_bytes(grid: DensityGrid, *, volume_scaled: bool = True, comment: str | None = None) -> bytes:
-    """The text of a VASP 5 CHGCAR holding ``grid`` (see :func:`write_chgcar`)."""
-    assert grid.cell is not None
-    cell = grid.cell
-    if len(grid.atoms) == 0:
-        raise DensityFileError(grid.source or "<density grid>", "cannot write a CHGCAR of an empty structure")
-    names, counts = _species_runs(grid.atoms.get_chemical_symbols())
-    frac = np.linalg.solve(cell.T, (grid.atoms.positions - grid.origin).T).T
+def chgcar_header(
+    atoms: ase.Atoms,
+    cell: np.ndarray,
+    origin: np.ndarray,
+    shape: tuple[int, int, int],
+    *,
+    comment: str | None = None,
+    source: str | None = None,
+) -> bytes:
+    """The structure and grid-shape lines of a VASP 5 CHGCAR whose lattice is the grid ``cell`` (Å); atoms are
+    written relative to the grid ``origin``."""
+    if len(atoms) == 0:
+        raise DensityFileError(source or "<density grid>", "cannot write a CHGCAR of an empty structure")
+    names, counts = _species_runs(atoms.get_chemical_symbols())
+    frac = np.linalg.solve(np.asarray(cell).T, (atoms.positions - origin).T).T
     lines = [
         comment if comment is not None else " ".join(names),
         "   1.00000000000000",
@@ -260,19 +267,32 @@ def chgcar_bytes(grid: DensityGrid, *, volume_scaled: bool = True, comment: str 
         "Direct",
         *("".join(f"{x:20.16f}" for x in row) for row in frac),
         "",
-        "".join(f"{n:5d}" for n in grid.shape),
+        "".join(f"{n:5d}" for n in shape),
         "",
     ]
+    return "\n".join(lines).encode("ascii")
+
+
+def chgcar_bytes(grid: DensityGrid, *, volume_scaled: bool = True, comment: str | None = None) -> bytes:
+    """The text of a VASP 5 CHGCAR holding ``grid`` (see :func:`write_chgcar`)."""
+    assert grid.cell is not None
+    header = chgcar_header(grid.atoms, grid.cell, grid.origin, grid.shape, comment=comment, source=grid.source)
     volume = grid.cell_volume if volume_scaled else 1.0
-    parts = ["\n".join(lines).encode("ascii"), _block(grid.values, volume)]
+    parts = [header, _block(grid.values, volume)]
     if grid.spin is not None:
         parts += ["".join(f"{n:5d}" for n in grid.shape).encode("ascii") + b"\n", _block(grid.spin, volume)]
     return b"".join(parts)
 
 
 def _block(values: np.ndarray, volume: float) -> bytes:
-    flat = values.astype(np.float64).ravel(order="F") * volume  # Fortran order: first index fastest
-    return format_block(flat, per_line=VALUES_PER_LINE, digits=11, vasp_style=True)
+    return chgcar_values(values.ravel(order="F"), volume)  # Fortran order: first index fastest
+
+
+def chgcar_values(flat: np.ndarray, volume: float) -> bytes:
+    """CHGCAR text of densities (e/Å³) already in file (Fortran) order, written as ρ·``volume``, 5 per line."""
+    return format_block(
+        np.asarray(flat, dtype=np.float64) * volume, per_line=VALUES_PER_LINE, digits=11, vasp_style=True
+    )
 
 
 def write_chgcar(

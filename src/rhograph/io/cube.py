@@ -119,36 +119,51 @@ def read_cube(
     return DensityGrid(atoms=atoms, values=values, cell=cell, origin=origin, source=where)
 
 
-def cube_bytes(grid: DensityGrid, *, comment: str | None = None) -> bytes:
-    """The text of a cube file (Bohr, e/Bohr³) holding ``grid`` (see :func:`write_cube`)."""
-    assert grid.cell is not None
-    if len(grid.atoms) == 0:
-        raise DensityFileError(grid.source or "<density grid>", "cannot write a cube file of an empty structure")
-    steps = grid.voxel_vectors / Bohr
-    origin = grid.origin / Bohr
+def cube_header(
+    atoms: ase.Atoms,
+    cell: np.ndarray,
+    origin: np.ndarray,
+    shape: tuple[int, int, int],
+    *,
+    comment: str | None = None,
+    source: str | None = None,
+) -> bytes:
+    """The header of a cube file (Bohr) for a grid of ``shape`` spanning ``cell`` from ``origin`` (Å)."""
+    if len(atoms) == 0:
+        raise DensityFileError(source or "<density grid>", "cannot write a cube file of an empty structure")
+    steps = np.asarray(cell) / np.asarray(shape, dtype=np.float64)[:, None] / Bohr
+    origin = np.asarray(origin) / Bohr
 
     def vec(v: np.ndarray) -> str:
         return "".join(f"{x:16.10f}" for x in v)
 
     lines = [
-        comment if comment is not None else f"{grid.atoms.get_chemical_formula()} electron density (rhograph)",
+        comment if comment is not None else f"{atoms.get_chemical_formula()} electron density (rhograph)",
         "units: Bohr, e/Bohr^3; values in C order (z fastest)",
-        f"{len(grid.atoms):5d}{vec(origin)}",
-        *(f"{n:5d}{vec(step)}" for n, step in zip(grid.shape, steps, strict=True)),
-        *(
-            f"{z:5d}{float(z):16.10f}{vec(pos)}"
-            for z, pos in zip(grid.atoms.numbers, grid.atoms.positions / Bohr, strict=True)
-        ),
+        f"{len(atoms):5d}{vec(origin)}",
+        *(f"{n:5d}{vec(step)}" for n, step in zip(shape, steps, strict=True)),
+        *(f"{z:5d}{float(z):16.10f}{vec(pos)}" for z, pos in zip(atoms.numbers, atoms.positions / Bohr, strict=True)),
         "",
     ]
-    body = format_block(
-        grid.values.astype(np.float64) * Bohr**3,
+    return "\n".join(lines).encode("ascii")
+
+
+def cube_values(values: np.ndarray, record: int) -> bytes:
+    """Cube text of whole records (rows of ``record`` = N3 values) of densities in e/Å³, written in e/Bohr³."""
+    return format_block(
+        np.asarray(values, dtype=np.float64) * Bohr**3,
         per_line=VALUES_PER_LINE,
         digits=9,
         vasp_style=False,
-        record=grid.shape[2],
+        record=record,
     )
-    return "\n".join(lines).encode("ascii") + body
+
+
+def cube_bytes(grid: DensityGrid, *, comment: str | None = None) -> bytes:
+    """The text of a cube file (Bohr, e/Bohr³) holding ``grid`` (see :func:`write_cube`)."""
+    assert grid.cell is not None
+    header = cube_header(grid.atoms, grid.cell, grid.origin, grid.shape, comment=comment, source=grid.source)
+    return header + cube_values(grid.values, grid.shape[2])
 
 
 def write_cube(path: str | os.PathLike[str], grid: DensityGrid, *, comment: str | None = None) -> None:
