@@ -34,7 +34,7 @@ def label_before(name, atoms, out: Path):
     """The old path: level-3 XC grid, conv_tol 1e-9, direct DF, grid electron check, float64 label."""
     from rhograph.labels import CompactDensity, LabelConfig
     from rhograph.labels.compact import _pack
-    from rhograph.labels.grids import density_on_grid, grid_shape, label_geometry, labelled_atoms
+    from rhograph.labels.grids import density_on_grid, label_geometry, labelled_atoms
     from rhograph.labels.scf import ScfResult, _make_solver, build_system
 
     config = LabelConfig(xc_grid_level=3, conv_tol=1e-9, write_grid=False, write_compact=True)
@@ -43,12 +43,11 @@ def label_before(name, atoms, out: Path):
     energy = float(mf.kernel())
     result = ScfResult(system, np.asarray(mf.make_rdm1()), None, None, energy, bool(mf.converged),
                        int(mf.cycles), int(system.nelectron), 0.0)  # fmt: skip
-    cell, origin = label_geometry(atoms, config, False)
-    shape = grid_shape(cell, config.spacing)
-    stored = labelled_atoms(atoms, cell, False)
-    grid = density_on_grid(result, stored, cell, origin, shape)
+    spec = label_geometry(atoms, config, False)
+    stored = labelled_atoms(atoms, spec.cell, False)
+    grid = density_on_grid(result, stored, spec)
     assert abs(grid.electrons - result.electrons) < 1e-3 * result.electrons
-    label = CompactDensity.from_scf(result, stored, cell, origin, shape, config.density_settings())
+    label = CompactDensity.from_scf(result, stored, spec, config.density_settings())
     path = out / f"{name}.before.dm.npz"
     arrays = {"dm_tril": _pack(label.dm)}  # what format 1 stored: float64, uncompressed
     label.save(path)

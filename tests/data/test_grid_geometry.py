@@ -14,11 +14,11 @@ from rhograph.labels.grids import label_geometry
 def test_prediction_and_label_grids_of_a_molecule_coincide():
     atoms = molecule("CH3CH2OH")
     predicted_atoms, spec = make_grid(atoms, grid_step=0.15, vacuum=4.0)
-    cell, origin = label_geometry(atoms, LabelConfig(spacing=0.15, vacuum=4.0), periodic=False)
-    np.testing.assert_allclose(spec.cell, cell, atol=1e-12)
-    assert spec.shape == grid_shape(cell, 0.15)
+    label = label_geometry(atoms, LabelConfig(spacing=0.15, vacuum=4.0), periodic=False)
+    np.testing.assert_allclose(spec.cell, label.cell, atol=1e-12)
+    assert spec.shape == label.shape == grid_shape(label.cell, 0.15)
     # the prediction translates the atoms so that its box starts at 0; the label keeps them and moves the box
-    np.testing.assert_allclose(predicted_atoms.positions - spec.origin, atoms.positions - origin, atol=1e-12)
+    np.testing.assert_allclose(predicted_atoms.positions - spec.origin, atoms.positions - label.origin, atol=1e-12)
 
 
 def test_grid_shape_keeps_the_spacing_at_most_the_step():

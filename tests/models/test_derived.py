@@ -106,6 +106,27 @@ def test_iri_and_dori(preset) -> None:
     assert ((full["dori"] >= 0) & (full["dori"] <= 1)).all()
 
 
+def test_finite_fields_as_written_by_grid_prediction() -> None:
+    """``finite=True``: IRI with ρ floored at RHO_FLOOR where a model predicts ρ ≤ 0, DORI 0 where ∇ρ = 0; equal
+    to the plain fields elsewhere."""
+    from rhograph.models.derived import RHO_FLOOR
+
+    model = tiny_model("deepdft-painn")  # no clamp: negative densities occur
+    atoms = small_periodic_cell(3)
+    batch = model_batch(model, atoms, random_probes(atoms, 40, 5))
+    with torch.inference_mode():
+        states = model.encode_atoms(batch)
+    plain = derived_fields(model, states, batch, fields=("iri", "dori", "gradient"))
+    finite = derived_fields(model, states, batch, fields=("iri", "dori", "gradient"), finite=True)
+    rho, g = plain["density"].numpy(), plain["gradient"].numpy()
+    expected = np.linalg.norm(g, axis=1) / np.maximum(rho, RHO_FLOOR) ** 1.1
+    np.testing.assert_allclose(finite["iri"].numpy(), expected, rtol=1e-12)
+    assert np.isfinite(finite["iri"].numpy()).all() and np.isfinite(finite["dori"].numpy()).all()
+    ok = np.isfinite(plain["dori"].numpy())
+    np.testing.assert_array_equal(finite["dori"].numpy()[ok], plain["dori"].numpy()[ok])
+    np.testing.assert_array_equal(finite["dori"].numpy()[~ok], 0.0)
+
+
 def test_derived_fields_errors_and_empty_batches() -> None:
     model = tiny_model("deepdft-painn")
     atoms = small_molecule(0)

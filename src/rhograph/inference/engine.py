@@ -41,15 +41,15 @@ from rhograph.inference.chunking import choose_chunk_size
 from rhograph.inference.grids import GridSpec
 from rhograph.inference.threads import ThreadGovernor
 from rhograph.models.compiling import check_compile_toolchain, compile_module
+from rhograph.models.derived import FIELDS
 
 log = logging.getLogger(__name__)
 
-DERIVED_FIELDS = ("gradient", "hessian_eigenvalues", "iri", "dori")
+#: the derived fields a grid can hold (:data:`rhograph.models.derived.FIELDS` but the full 3x3 Hessian)
+DERIVED_FIELDS = tuple(name for name in FIELDS if name != "hessian")
 #: CPU decoder pieces (edges) between thread-count decisions, and the smaller pieces that try the other count
 PIECE_EDGES = 1 << 15
 TRIAL_EDGES = 1 << 11
-#: density floor (e/Å³) used in IRI = |∇ρ|/ρ^1.1 where a model predicts ρ ≤ 0
-RHO_FLOOR = 1e-8
 
 
 @dataclass
@@ -415,16 +415,8 @@ class GridPredictor:
             from rhograph.models.derived import derived_fields
 
             batch = self._probe_batch(atom_batch, positions, edges, offsets)
-            wanted = tuple(derived_out) + (("gradient",) if "iri" in derived_out else ())
-            fields = derived_fields(self.model, states, batch, fields=tuple(dict.fromkeys(wanted)))
+            fields = derived_fields(self.model, states, batch, fields=tuple(derived_out), finite=True)
             rho = fields["density"]
-            if "iri" in fields:
-                # IRI = |∇ρ|/ρ^1.1 is undefined where a model predicts ρ ≤ 0: use ρ floored at RHO_FLOOR.
-                norm = torch.linalg.vector_norm(fields["gradient"], dim=1)
-                fields["iri"] = norm / rho.clamp_min(RHO_FLOOR).pow(1.1)
-            if "dori" in fields:
-                # DORI is 0/0 where ∇ρ = 0 exactly (e.g. beyond every atom's cutoff): report 0 there.
-                fields["dori"] = torch.nan_to_num(fields["dori"], nan=0.0, posinf=1.0)
             values[start:stop] = rho.detach().cpu().numpy()
             for name, array in derived_out.items():
                 array[start:stop] = fields[name].detach().cpu().numpy()

@@ -30,7 +30,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ase
 import numpy as np
@@ -38,6 +38,9 @@ import numpy as np
 from rhograph.errors import DensityFileError
 from rhograph.io.atomic import atomic_path
 from rhograph.io.density_grid import DensityGrid
+
+if TYPE_CHECKING:
+    from rhograph.data.grid_geometry import GridSpec
 
 COMPACT_SUFFIX = ".dm.npz"
 FORMAT_VERSION = 2
@@ -120,12 +123,10 @@ class CompactDensity:
         cls,
         result: Any,
         atoms: ase.Atoms,
-        cell: np.ndarray,
-        origin: np.ndarray,
-        shape: tuple[int, int, int],
+        spec: GridSpec,
         settings: dict[str, Any] | None = None,
     ) -> CompactDensity:
-        """From a :class:`~rhograph.labels.scf.ScfResult` and the label box."""
+        """From a :class:`~rhograph.labels.scf.ScfResult` and the label grid."""
         system = result.system
         data: dict[str, Any] = {
             "atom": [[symbol, [float(x) for x in xyz]] for symbol, xyz in system._atom],
@@ -143,9 +144,9 @@ class CompactDensity:
             dm=np.asarray(result.dm),
             dm_spin=None if result.dm_spin is None else np.asarray(result.dm_spin),
             kpts=None if result.kpts is None else np.asarray(result.kpts, dtype=np.float64),
-            cell=np.asarray(cell, dtype=np.float64),
-            origin=np.asarray(origin, dtype=np.float64),
-            shape=tuple(int(n) for n in shape),  # type: ignore[arg-type]
+            cell=np.asarray(spec.cell, dtype=np.float64),
+            origin=np.asarray(spec.origin, dtype=np.float64),
+            shape=tuple(int(n) for n in spec.shape),  # type: ignore[arg-type]
             electrons=int(result.electrons),
             energy=float(result.energy),
             settings=dict(settings or {}),

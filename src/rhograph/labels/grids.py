@@ -27,7 +27,7 @@ import functools
 import ase
 import numpy as np
 
-from rhograph.data.grid_geometry import grid_shape, molecule_box
+from rhograph.data.grid_geometry import GridSpec, grid_shape, molecule_box
 from rhograph.io.density_grid import DensityGrid
 from rhograph.labels.config import VALENCE_ELECTRON_TOLERANCE, LabelConfig
 from rhograph.labels.evaluate import evaluate_density
@@ -40,11 +40,13 @@ GRID_CHUNK = 1 << 18
 __all__ = ["density_on_grid", "electron_tolerance", "grid_shape", "label_geometry", "labelled_atoms", "molecule_box"]
 
 
-def label_geometry(atoms: ase.Atoms, config: LabelConfig, periodic: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Grid cell and origin (Å) of a structure: its lattice (periodic) or its vacuum box (molecule)."""
+def label_geometry(atoms: ase.Atoms, config: LabelConfig, periodic: bool) -> GridSpec:
+    """The label grid of a structure: its lattice (periodic) or its vacuum box (molecule), at ``config.spacing``."""
     if periodic:
-        return np.asarray(atoms.cell.array, dtype=np.float64), np.zeros(3)
-    return molecule_box(atoms.positions, config.vacuum)
+        cell, origin = np.asarray(atoms.cell.array, dtype=np.float64), np.zeros(3)
+    else:
+        cell, origin = molecule_box(atoms.positions, config.vacuum)
+    return GridSpec(cell=cell, shape=grid_shape(cell, config.spacing), origin=origin)
 
 
 def labelled_atoms(atoms: ase.Atoms, cell: np.ndarray, periodic: bool) -> ase.Atoms:
@@ -53,21 +55,12 @@ def labelled_atoms(atoms: ase.Atoms, cell: np.ndarray, periodic: bool) -> ase.At
     return out
 
 
-def density_on_grid(
-    result: ScfResult,
-    atoms: ase.Atoms,
-    cell: np.ndarray,
-    origin: np.ndarray,
-    shape: tuple[int, int, int],
-    *,
-    source: str | None = None,
-) -> DensityGrid:
-    """Evaluate the SCF density (and spin density, if unrestricted) on a grid.
-
-    Shapes:
-        cell: (3, 3) Å; origin: (3,) Å; returned values: ``shape`` e/Å³ float32.
-    """
-    grid = DensityGrid(atoms=atoms, values=np.zeros(shape, dtype=np.float32), cell=cell, origin=origin, source=source)
+def density_on_grid(result: ScfResult, atoms: ase.Atoms, spec: GridSpec, *, source: str | None = None) -> DensityGrid:
+    """Evaluate the SCF density (and spin density, if unrestricted) on the grid ``spec`` (values e/Å³ float32)."""
+    shape = spec.shape
+    grid = DensityGrid(
+        atoms=atoms, values=np.zeros(shape, dtype=np.float32), cell=spec.cell, origin=spec.origin, source=source
+    )
     values = grid.values.reshape(-1)  # a view: filled in place
     dm_spin = result.dm_spin
     spin = None if dm_spin is None else np.zeros(grid.num_points, dtype=np.float32)

@@ -113,7 +113,6 @@ def label_structure(
     from rhograph.labels.grids import (
         density_on_grid,
         electron_tolerance,
-        grid_shape,
         label_geometry,
         labelled_atoms,
     )
@@ -152,19 +151,18 @@ def label_structure(
         return _failed(entry, f"SCF did not converge in {config.max_cycle} cycles (last energy {result.energy:.8f} Ha)")
 
     start = time.perf_counter()
-    cell, origin = label_geometry(atoms, config, periodic)
-    shape = grid_shape(cell, config.spacing)
-    stored_atoms = labelled_atoms(atoms, cell, periodic)
+    spec = label_geometry(atoms, config, periodic)
+    stored_atoms = labelled_atoms(atoms, spec.cell, periodic)
     entry["electrons_dm"] = dm_electrons(result.system, result.dm, result.kpts)
-    entry["grid_shape"] = list(shape)
+    entry["grid_shape"] = list(spec.shape)
     grid = None
     if config.write_grid or result.xc_grid is None:
-        grid = density_on_grid(result, stored_atoms, cell, origin, shape)
+        grid = density_on_grid(result, stored_atoms, spec)
         entry["electrons_grid"] = counted = grid.electrons
         tolerance = electron_tolerance(config, atoms.numbers, grid.voxel_vectors, result.electrons)
         where = "grid ∫ρ dV"
     else:  # compact label of a molecule: no grid is written, so check the box on the XC grid instead
-        entry["electrons_box"] = counted = electrons_in_box(result, cell, origin)
+        entry["electrons_box"] = counted = electrons_in_box(result, spec.cell, spec.origin)
         tolerance = (config.electron_tolerance or VALENCE_ELECTRON_TOLERANCE) * result.electrons  # no aliasing
         where = "∫ρ dV over the box (XC grid)"
     entry["electron_tolerance"] = tolerance
@@ -183,7 +181,7 @@ def label_structure(
     for file_name in files:
         path = out / file_name
         if file_name.endswith(COMPACT_SUFFIX):
-            compact = CompactDensity.from_scf(result, stored_atoms, cell, origin, shape, settings)
+            compact = CompactDensity.from_scf(result, stored_atoms, spec, settings)
             compact.save(path)
         else:
             write_density(path, grid)

@@ -10,7 +10,9 @@ For a probe batch and encoded atom states (:meth:`DensityModel.encode_atoms`):
   ``θ = |∇(|∇ρ/ρ|²)|² / |∇ρ/ρ|⁶``.
 
 As in the released predict script, ``ρ`` is used as predicted (the model does not force ``ρ > 0``):
-``iri`` is NaN where ``ρ < 0`` and ``dori`` is NaN where ``∇ρ = 0``. Each probe's density depends only on
+``iri`` is NaN where ``ρ < 0`` and ``dori`` is NaN where ``∇ρ = 0``. With ``finite=True`` (what full-grid
+prediction writes) ``iri`` uses ``ρ`` floored at :data:`RHO_FLOOR` and ``dori`` is 0 where ``∇ρ = 0`` (e.g.
+beyond every atom's cutoff) — the one definition of the written fields. Each probe's density depends only on
 its own position, so derivatives of the sum over probes give every probe's derivatives at once.
 """
 
@@ -24,6 +26,8 @@ from rhograph.models.density_model import AtomStates, DensityModel
 #: fields :func:`derived_fields` can compute (besides ``density``)
 FIELDS = ("gradient", "hessian", "hessian_eigenvalues", "iri", "dori")
 _SECOND_ORDER = ("hessian", "hessian_eigenvalues")
+#: density floor (e/Å³) of IRI = |∇ρ|/ρ^1.1 with ``finite=True``, where a model predicts ρ ≤ 0
+RHO_FLOOR = 1e-8
 
 
 def _usable_states(states: AtomStates) -> AtomStates:
@@ -67,9 +71,9 @@ def hessian_from_gradient(gradient: torch.Tensor, positions: torch.Tensor) -> to
     return 0.5 * (hessian + hessian.transpose(1, 2))
 
 
-def iri(rho: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
-    """Interaction region indicator ``|∇ρ| / ρ^1.1`` ``(M,)``."""
-    return torch.linalg.vector_norm(gradient, dim=1) / rho.pow(1.1)
+def iri(rho: torch.Tensor, gradient: torch.Tensor, floor: float | None = None) -> torch.Tensor:
+    """Interaction region indicator ``|∇ρ| / ρ^1.1`` ``(M,)`` (``ρ`` floored at ``floor`` if given)."""
+    return torch.linalg.vector_norm(gradient, dim=1) / (rho if floor is None else rho.clamp_min(floor)).pow(1.1)
 
 
 def dori_from_hessian(rho: torch.Tensor, gradient: torch.Tensor, hessian: torch.Tensor) -> torch.Tensor:
@@ -90,6 +94,8 @@ def derived_fields(
     states: AtomStates,
     batch: dict[str, torch.Tensor],
     fields: tuple[str, ...] = ("gradient",),
+    *,
+    finite: bool = False,
 ) -> dict[str, torch.Tensor]:
     """ρ and the requested derived fields at the probes of ``batch`` (detached tensors).
 
@@ -98,6 +104,7 @@ def derived_fields(
         states: ``model.encode_atoms(batch)`` (may come from ``torch.inference_mode``).
         batch: probe batch (see :meth:`DensityModel.decode_probes`).
         fields: any of :data:`FIELDS`.
+        finite: IRI with ρ floored at :data:`RHO_FLOOR`, DORI 0 where it is 0/0 (module docstring).
 
     Returns:
         dict with ``density (M,)`` and each requested field (shapes in the module docstring).
@@ -115,7 +122,7 @@ def derived_fields(
     if "gradient" in fields:
         out["gradient"] = gradient.detach()
     if "iri" in fields:
-        out["iri"] = iri(rho, gradient).detach()
+        out["iri"] = iri(rho, gradient, RHO_FLOOR if finite else None).detach()
     hessian = None
     if second_order:
         hessian = hessian_from_gradient(gradient, positions)
@@ -136,4 +143,6 @@ def derived_fields(
             if grad_q is None:
                 grad_q = torch.zeros_like(positions)
             out["dori"] = _dori(q, grad_q).detach()
+    if finite and "dori" in out:
+        out["dori"] = torch.nan_to_num(out["dori"], nan=0.0, posinf=1.0)
     return out
