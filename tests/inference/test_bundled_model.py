@@ -32,3 +32,33 @@ def test_default_model_predicts_water_close_to_dft():
     assert grid.electrons == pytest.approx(expected, rel=0.05)
     # ... and is far closer to the DFT density than a density of zero (ε_mae 100 %).
     assert nmae(reference.values, grid.values) < 25.0
+
+
+def test_bundled_model_is_chosen_by_the_structures_elements(monkeypatch, tmp_path, capsys):
+    """Without a model the prediction takes the bundled model that covers the elements (the default first),
+    and a structure no bundled model covers is refused with each model's elements."""
+    from ase.build import bulk, molecule
+
+    from rhograph.cli.main import main
+    from rhograph.errors import StructureError
+    from rhograph.inference import model_source
+
+    assert model_source.choose_bundled([1, 8]) == DEFAULT_MODEL
+    with pytest.raises(
+        StructureError, match=r"Si: no bundled model covers its elements Si \(bundled: qm9-painn-delta: H C N O F"
+    ):
+        model_source.choose_bundled([14], source="Si")
+    assert model_source.choose_bundled([14], allow_unseen=True) == DEFAULT_MODEL
+    # a bundled materials model (card elements) is picked for the cell, the default for the molecule
+    covered = {DEFAULT_MODEL: {1, 6, 7, 8, 9}, "nmc-test": {3, 8, 25, 27, 28}}
+    monkeypatch.setattr(model_source, "bundled_elements", lambda: covered)
+    assert model_source.choose_bundled([3, 28, 8]) == "nmc-test"
+    assert model_source.choose_bundled([6, 1]) == DEFAULT_MODEL
+    monkeypatch.undo()
+    structure = tmp_path / "si.extxyz"
+    bulk("Si", "diamond", a=5.43).write(structure)
+    assert main(["predict", str(structure), "-o", str(tmp_path / "si.cube")]) == 1
+    assert "no bundled model covers its elements Si" in capsys.readouterr().err
+    water = tmp_path / "water.xyz"
+    molecule("H2O").write(water)
+    assert main(["-q", "predict", str(water), "-o", str(tmp_path / "w.cube"), "--grid-step", "0.4"]) == 0

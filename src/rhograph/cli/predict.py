@@ -2,9 +2,10 @@
 
 One structure → ``-o`` is the output file (format by name: ``.cube``, ``*CHGCAR*``, ``.npy``/``.npz``, plus
 ``.gz``/``.zz``/``.lz4``/``.zst``). Several structures → ``-o`` is a directory and each gets
-``<stem>.<--format>``. The model is loaded once. The density alone is streamed to cube, CHGCAR and ``.npy``
-files chunk by chunk (memory stays at a few chunks whatever the grid); derived fields, ``--uncertainty``
-and ``.npz`` need the whole grid in memory. Under ``torchrun`` (``WORLD_SIZE`` > 1) the grid is split
+``<stem>.<--format>``. The model is loaded once (without ``--model``: the bundled model that covers each
+structure's elements). The density alone is streamed to cube, CHGCAR and ``.npy`` files chunk by chunk
+(memory stays at a few chunks whatever the grid); derived fields, ``--uncertainty`` and ``.npz`` need the
+whole grid in memory. Under ``torchrun`` (``WORLD_SIZE`` > 1) the grid is split
 over the processes (gloo on CPU, NCCL on CUDA) and rank 0 writes.
 
 An ensemble (``--model RUN_DIR`` of ``rhograph train --ensemble K``, or ``--model a.pt --model b.pt``)
@@ -50,7 +51,8 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
         "--model",
         action="append",
         default=None,
-        help="bundled model name, rhograph checkpoint, or DeepDFT model folder (default: bundled); an ensemble "
+        help="bundled model name, rhograph checkpoint, or DeepDFT model folder (default: the bundled model that "
+        "covers the structure's elements; `rhograph models` lists them); an ensemble "
         "run folder (member-0, member-1, ...) or a repeated --model makes an ensemble (the mean is predicted)",
     )
     p.add_argument(
@@ -174,7 +176,7 @@ def _distributed():
 
 
 def run(args: argparse.Namespace) -> int:
-    from rhograph.inference.model_source import resolve_model
+    from rhograph.inference.model_source import LoadedModel, choose_bundled, resolve_model
     from rhograph.inference.predict import (
         PredictOptions,
         device_of,
@@ -216,10 +218,11 @@ def run(args: argparse.Namespace) -> int:
     many_given = args.output.endswith(os.sep) or output.is_dir() or len(args.structures) > 1
     if rank == 0:
         _check_output(output, many_given, args.format, args.overwrite)
-    loaded = resolve_model(args.model, device=device)
-    if args.uncertainty and not loaded.is_ensemble:
+    loaded = None if args.model is None else resolve_model(args.model, device=device)
+    if args.uncertainty and (loaded is None or not loaded.is_ensemble):
         raise ConfigError(
-            f"--uncertainty needs an ensemble; {loaded.name} is one model (pass an ensemble run folder or "
+            f"--uncertainty needs an ensemble; {loaded.name if loaded else 'the bundled model'} is one model "
+            "(pass an ensemble run folder or "
             "several --model checkpoints)"
         )
     like = read_density(args.like) if args.like else None
@@ -237,18 +240,23 @@ def run(args: argparse.Namespace) -> int:
         for target in targets:
             _check_output(target, False, args.format, args.overwrite)
     summaries = []
+    bundled: dict[str, LoadedModel] = {}  # without --model: the bundled model covering each structure, loaded once
     for (label, _, atoms), target in zip(jobs, targets, strict=True):
+        model = loaded
+        if model is None:
+            name = choose_bundled(atoms.numbers, allow_unseen=args.allow_unseen_elements, source=label)
+            model = bundled[name] if name in bundled else bundled.setdefault(name, resolve_model(name, device=device))
         if world_size == 1 and not derived and not args.uncertainty and density_format(target) in STREAMABLE_FORMATS:
             # density only: streamed to the file chunk by chunk, so any grid fits in memory
             result = predict_to_file(
-                atoms, target, loaded, like=like, options=options, device=device,
+                atoms, target, model, like=like, options=options, device=device,
                 progress=timed_progress(label), source=label,
             )  # fmt: skip
             written = [target]
         else:
             result = predict(
                 atoms,
-                loaded,
+                model,
                 like=like,
                 options=options,
                 device=device,
@@ -260,7 +268,7 @@ def run(args: argparse.Namespace) -> int:
             if rank != 0:
                 continue
             written = write_prediction(target, result)
-        expected = expected_electrons(result.atoms, loaded)
+        expected = expected_electrons(result.atoms, model)
         if args.json:
             summaries.append(summary_record(label, result, expected, written))
         else:

@@ -64,6 +64,56 @@ def available_models() -> list[str]:
     return sorted(p.stem for p in folder.glob("*.pt")) if folder.is_dir() else []
 
 
+def bundled_elements() -> dict[str, set[int] | None]:
+    """Atomic numbers each bundled model covers (from its card; ``None`` where the card records none)."""
+    covered: dict[str, set[int] | None] = {}
+    for name in available_models():
+        card_path = pretrained_dir() / f"{name}.json"
+        card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
+        elements = card.get("elements")
+        covered[name] = None if elements is None else {int(z) for z in elements}
+    return covered
+
+
+def choose_bundled(numbers: Sequence[int], *, allow_unseen: bool = False, source: str = "<atoms>") -> str:
+    """The bundled model for a structure of these atomic numbers: :data:`DEFAULT_MODEL` when it covers them,
+    else the first bundled model (by name) that does.
+
+    Args:
+        numbers: the structure's atomic numbers.
+        allow_unseen: when no bundled model covers them, return the default (the prediction then warns
+            about the unseen elements) instead of raising.
+        source: the structure's name for the message.
+
+    Raises:
+        StructureError: no bundled model covers the elements; the message says which model covers which.
+    """
+    from ase.data import chemical_symbols
+
+    from rhograph.errors import StructureError
+
+    present = {int(z) for z in numbers}
+    covered = bundled_elements()
+    order = sorted(covered, key=lambda name: (name != DEFAULT_MODEL, name))
+    for name in order:
+        elements = covered[name]
+        if elements is not None and present <= elements:
+            return name
+    if allow_unseen and DEFAULT_MODEL in covered:
+        return DEFAULT_MODEL
+
+    def symbols(zs) -> str:
+        return " ".join(chemical_symbols[z] for z in sorted(zs))
+
+    coverage = "; ".join(
+        f"{name}: {symbols(covered[name]) if covered[name] is not None else 'not recorded'}" for name in order
+    )
+    raise StructureError(
+        f"{source}: no bundled model covers its elements {symbols(present)} (bundled: {coverage or 'none'}); "
+        "pass --model with a model trained on them, or --allow-unseen-elements to use the default anyway"
+    )
+
+
 def _card_for(path: Path, checkpoint_metadata: dict[str, Any]) -> dict[str, Any]:
     card_path = path.with_suffix(".json")
     card: dict[str, Any] = dict(checkpoint_metadata)

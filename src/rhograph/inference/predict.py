@@ -23,7 +23,7 @@ import torch
 from rhograph.errors import ConfigError, ResourceError, StructureError
 from rhograph.inference.engine import DERIVED_FIELDS, GridPredictor, PredictionStats
 from rhograph.inference.grids import make_grid, resolve_pbc
-from rhograph.inference.model_source import LoadedModel, resolve_model
+from rhograph.inference.model_source import LoadedModel, choose_bundled, resolve_model
 from rhograph.inference.structures import as_atoms, check_structure
 from rhograph.io.density_grid import DensityGrid
 
@@ -189,6 +189,8 @@ def _prepare(atoms, model, like, options: PredictOptions, device, source):
     """The checked structure, its grid, the loaded model, the device and the structure's name."""
     atoms, source = as_atoms(atoms, source)
     dev = device_of(device)
+    if model is None:  # the bundled model that covers the structure's elements
+        model = choose_bundled(atoms.numbers, allow_unseen=options.unseen_elements == "warn", source=source)
     loaded = model if isinstance(model, LoadedModel) else resolve_model(model, device=dev)
     atoms = resolve_pbc(check_structure(atoms, source), options.pbc)
     check_elements(atoms, loaded, options.unseen_elements, source)
