@@ -19,13 +19,16 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
 
 
 def run(args: argparse.Namespace) -> int:
-    from rhograph.inference.model_source import available_models
+    from ase.data import chemical_symbols
+
+    from rhograph.inference.model_source import DEFAULT_MODEL, available_models, bundled_elements
     from rhograph.models.presets import list_presets
     from rhograph.models.registry import ARCHITECTURES
 
     rows = list_presets()
     if args.json:
-        print(json.dumps({"presets": rows, "bundled": available_models()}, indent=1))
+        covered = {name: sorted(z) if z is not None else None for name, z in bundled_elements().items()}
+        print(json.dumps({"presets": rows, "bundled": available_models(), "bundled_elements": covered}, indent=1))
         return 0
     print("architectures:")
     for spec in ARCHITECTURES.values():
@@ -37,5 +40,10 @@ def run(args: argparse.Namespace) -> int:
             f"  {row['preset']:<18} {row['parameters']:>11,}  {'yes' if row['baseline'] else 'no':<8} "
             f"{'yes' if row['nonnegative'] else 'no':<5}  {row['config']} — {row['summary']}"
         )
-    print("bundled models: " + (", ".join(available_models()) or "none"))
+    print("bundled models (chosen by the structure's elements when predict gets no --model):")
+    for name, elements in bundled_elements().items():
+        symbols = " ".join(chemical_symbols[z] for z in sorted(elements)) if elements is not None else "not recorded"
+        print(f"  {name:<18} {symbols}{'  (default)' if name == DEFAULT_MODEL else ''}")
+    if not available_models():
+        print("  none")
     return 0
