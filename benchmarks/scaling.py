@@ -2,13 +2,20 @@
 
 A 12-atom Li₃Co₂NiO₆-like layered cell (LiCoO₂ R-3m conventional cell, one Co → Ni) is repeated into supercells
 of up to thousands of atoms. For each size the script times a full-grid prediction (equivariant preset, full size,
-fixed grid spacing) and, where it fits in the time budget (``--dft-limit`` per run), a PySCF Γ-point PBE SCF
-(GTH pseudopotentials, SZV basis, plane-wave density; a fixed number of SCF iterations). It fits t ∝ N^k for
-both by least squares on the log-log data, prints the exponents and the ratio of DFT to model time at each size
-where both ran, and writes a log-log PNG.
+fixed grid spacing) and, where it fits in the time budget (``--dft-limit`` per run), a DFT run of a fixed number
+of SCF iterations (the cost per iteration is what sets the scaling with size):
 
-Run: python benchmarks/scaling.py [--max-atoms 1536] [--grid-step 0.3] [--dft-max-atoms 48] [--dft-limit 600]
-                                  [-o scaling.png]
+* ``--dft gpaw`` (default when ``rhograph[gpaw]`` is installed): the settings of ``rhograph data nmc`` (the NMC
+  labels): PAW, plane waves (400 eV), PBE, 0.1 eV smearing, spin-polarised with initial moments on Ni/Co/Mn, a
+  Γ-centred k-point mesh of constant density (fewer k-points for larger supercells, as a real study would);
+  the timing includes GPAW's set-up and initial guess;
+* ``--dft pyscf``: PySCF Γ-point PBE (GTH pseudopotentials, SZV basis, plane-wave density).
+
+It fits t ∝ N^k for both by least squares on the log-log data, prints the exponents and the ratio of DFT to
+model time at each size where both ran, and writes a log-log PNG.
+
+Run: python benchmarks/scaling.py [--max-atoms 1536] [--grid-step 0.3] [--dft gpaw|pyscf] [--dft-max-atoms 48]
+                                  [--dft-limit 600] [--dft-cycles 5] [-o scaling.png]
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from rhograph.analysis.plots import plot_scaling
 from rhograph.inference.engine import GridPredictor
 from rhograph.inference.grids import make_grid
 
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 REPEATS = [(1, 1, 1), (2, 1, 1), (2, 2, 1), (3, 3, 1), (4, 4, 1), (4, 4, 2), (6, 6, 2), (8, 8, 2), (10, 10, 2)]
 
 
@@ -83,25 +91,85 @@ def time_dft(atoms: Atoms, ke_cutoff: float, cycles: int) -> float:
     return time.perf_counter() - t0
 
 
-def _dft_worker(atoms: Atoms, ke_cutoff: float, cycles: int, threads: int, queue) -> None:
+def time_gpaw(atoms: Atoms, cycles: int) -> float:
+    """Seconds of GPAW set-up + ``cycles`` SCF iterations with the NMC label settings (module docstring)."""
+    import os
+    import tempfile
+
+    from gpaw import GPAW, PW, KohnShamConvergenceError
+
+    from rhograph.cli.data import NMC_DEFAULTS
+    from rhograph.cli.label import DEFAULT_GPAW_SMEARING
+    from rhograph.labels.config import LabelConfig
+    from rhograph.labels.gpaw_dft import _occupations, initial_magmoms, kpoint_mesh
+
+    nmc = {key: value for key, value in NMC_DEFAULTS.items() if key not in ("compress", "max_cycle")}
+    config = LabelConfig(**nmc, smearing=DEFAULT_GPAW_SMEARING)  # the settings of `rhograph data nmc`
+    work = atoms.copy()
+    magmoms = initial_magmoms(work, config)
+    if magmoms is not None:
+        work.set_initial_magnetic_moments(magmoms)
+    log = os.path.join(tempfile.mkdtemp(prefix="scaling-gpaw-"), "gpaw.txt")
+    work.calc = GPAW(
+        mode=PW(config.resolved_ecut),
+        xc="PBE",
+        h=config.spacing,
+        kpts={"size": kpoint_mesh(work.cell.array, config), "gamma": True},
+        occupations=_occupations(config),
+        spinpol=magmoms is not None,
+        maxiter=cycles,
+        convergence={"energy": 1e-30, "density": 1e-30, "eigenstates": 1e-30},  # run exactly `cycles`
+        txt=log,
+    )
+    t0 = time.perf_counter()
+    try:
+        work.get_potential_energy()
+    except KohnShamConvergenceError:
+        pass
+    return time.perf_counter() - t0
+
+
+def _dft_worker(code: str, atoms: Atoms, ke_cutoff: float, cycles: int, threads: int, queue) -> None:
+    if code == "gpaw":
+        queue.put(time_gpaw(atoms, cycles))
+        return
     from pyscf import lib
 
     lib.num_threads(threads)
     queue.put(time_dft(atoms, ke_cutoff, cycles))
 
 
-def time_dft_limited(atoms: Atoms, ke_cutoff: float, cycles: int, threads: int, limit: float) -> float | None:
-    """:func:`time_dft` in a child process; ``None`` when it runs past ``limit`` seconds (then killed)."""
+def time_dft_limited(
+    code: str, atoms: Atoms, ke_cutoff: float, cycles: int, threads: int, limit: float
+) -> float | None:
+    """:func:`time_dft` / :func:`time_gpaw` in a child process; ``None`` past ``limit`` seconds (then killed)."""
+    import os
+
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    process = context.Process(target=_dft_worker, args=(atoms, ke_cutoff, cycles, threads, queue))
-    process.start()
+    process = context.Process(target=_dft_worker, args=(code, atoms, ke_cutoff, cycles, threads, queue))
+    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    os.environ.update({name: str(threads) for name in THREAD_VARIABLES})  # BLAS threads of the child
+    try:
+        process.start()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     process.join(limit)
     if process.is_alive():
         process.kill()
         process.join()
         return None
     return queue.get() if not queue.empty() else None
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
 
 
 def fit_exponent(n: list[int], t: list[float]) -> float:
@@ -113,7 +181,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--max-atoms", type=int, default=1536)
     parser.add_argument("--grid-step", type=float, default=0.3, help="Å; fixed for all sizes")
-    parser.add_argument("--dft-max-atoms", type=int, default=48, help="largest cell for the PySCF timing")
+    parser.add_argument("--dft", choices=["gpaw", "pyscf"], default=None, help="DFT code (default gpaw if installed)")
+    parser.add_argument("--dft-max-atoms", type=int, default=48, help="largest cell for the DFT timing")
     parser.add_argument("--dft-limit", type=float, default=600.0, help="seconds per DFT run before giving up")
     parser.add_argument("--dft-cycles", type=int, default=5, help="SCF iterations timed per DFT run")
     parser.add_argument("--ke-cutoff", type=float, default=60.0, help="PySCF plane-wave cutoff (Hartree)")
@@ -139,18 +208,22 @@ def main() -> None:
     k_model = fit_exponent(sizes, t_model)
 
     dft_sizes, t_dft = [], []
-    try:
-        import pyscf  # noqa: F401
-    except ImportError:
-        print("PySCF not installed (pip install rhograph[dft]): no DFT timings")
+    code = args.dft or ("gpaw" if _installed("gpaw") else "pyscf")
+    if not _installed(code):
+        print(f"{code} not installed (pip install 'rhograph[{'gpaw' if code == 'gpaw' else 'dft'}]'): no DFT timings")
     else:
-        settings = f"GTH-PBE, SZV, FFT, ke_cutoff {args.ke_cutoff:g} Ha, {args.dft_cycles} SCF iterations"
-        print(f"PySCF Γ-point PBE ({settings}), at most {args.dft_limit:g} s each")
+        if code == "gpaw":
+            label = f"GPAW PBE (PAW, PW, 0.1 eV smearing, spin-polarised, {args.dft_cycles} SCF iterations)"
+        else:
+            label = f"PySCF PBE (Γ, SZV, {args.dft_cycles} SCF iterations)"
+            settings = f"GTH-PBE, SZV, FFT, ke_cutoff {args.ke_cutoff:g} Ha, {args.dft_cycles} SCF iterations"
+            label += f" [{settings}]"
+        print(f"{label}, at most {args.dft_limit:g} s each")
         print(f"{'atoms':>6s} {'DFT s':>9s} {'DFT/model':>10s}")
         for atoms, seconds in zip(cells, t_model, strict=True):
             if len(atoms) > args.dft_max_atoms:
                 break
-            dft_seconds = time_dft_limited(atoms, args.ke_cutoff, args.dft_cycles, args.threads, args.dft_limit)
+            dft_seconds = time_dft_limited(code, atoms, args.ke_cutoff, args.dft_cycles, args.threads, args.dft_limit)
             if dft_seconds is None:
                 print(f"{len(atoms):6d} {'>' + format(args.dft_limit, 'g'):>9s} (stopped; larger cells skipped)")
                 break
@@ -164,7 +237,7 @@ def main() -> None:
     if len(dft_sizes) >= 2:
         k_dft = fit_exponent(dft_sizes, t_dft)
         print(f"DFT: t ∝ N^{k_dft:.2f} over {dft_sizes[0]}–{dft_sizes[-1]} atoms")
-        series[f"PySCF PBE (Γ, SZV, {args.dft_cycles} SCF iterations)"] = (dft_sizes, t_dft)
+        series[label.split(" [")[0]] = (dft_sizes, t_dft)
     path = plot_scaling(args.output, series)
     print(f"wrote {path}")
 
