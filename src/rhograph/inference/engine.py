@@ -343,31 +343,27 @@ class GridPredictor:
                 stats.graph_time += graph_time
                 stats.num_edges += edges.shape[1]
                 t_model = time.perf_counter()
-                if sink is None:
-                    self._decode_chunk(
-                        atom_batch,
-                        states,
-                        positions,
-                        edges,
-                        offsets,
-                        start,
-                        stop,
-                        values,
-                        derived_out,
-                        empty_value,
-                        stats,
-                        std,
-                        empty_std,
-                    )
-                    stats.model_time += time.perf_counter() - t_model
-                else:
-                    piece = np.empty(stop - start, dtype=np.float32)
-                    self._decode_chunk(
-                        atom_batch, states, positions, edges, offsets, 0, len(piece), piece, {}, empty_value, stats
-                    )
-                    stats.model_time += time.perf_counter() - t_model
-                    total += float(piece.sum(dtype=np.float64))
-                    sink(piece)
+                # streamed: each chunk into its own buffer (at 0), handed to the sink once decoded
+                target, at = (values, start) if sink is None else (np.empty(stop - start, dtype=np.float32), 0)
+                self._decode_chunk(
+                    atom_batch,
+                    states,
+                    positions,
+                    edges,
+                    offsets,
+                    at,
+                    at + stop - start,
+                    target,
+                    derived_out,
+                    empty_value,
+                    stats,
+                    std,
+                    empty_std,
+                )
+                stats.model_time += time.perf_counter() - t_model
+                if sink is not None:
+                    total += float(target.sum(dtype=np.float64))
+                    sink(target)
                 done += stop - start
                 if self.progress is not None:
                     self.progress(done, spec.num_points // world_size)

@@ -99,7 +99,13 @@ def check_writable(path: str | os.PathLike[str], *, overwrite: bool = False) -> 
         raise OutputError(target, "is a folder")
     if target.exists() and not overwrite and not target.stat().st_mode & 0o222:
         raise OutputError(target, "the file is read-only; pass --overwrite to replace it")
-    try:  # the only reliable test of a folder's writability (ACLs, read-only mounts, root)
+    _probe_folder(folder, target)
+
+
+def _probe_folder(folder: Path, target: Path) -> None:
+    """Create and remove a temporary file in ``folder``: the only reliable test of its writability (ACLs,
+    read-only mounts, root)."""
+    try:
         fd, probe = tempfile.mkstemp(prefix=f"{_temp_prefix(target)}{os.getpid()}.", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise output_error(folder, exc) or OutputError(folder, exc.strerror or str(exc)) from None
@@ -125,12 +131,7 @@ def check_location(path: str | os.PathLike[str], *, folder: bool) -> None:
         probe_in = probe_in.parent
     if not probe_in.is_dir():
         raise OutputError(probe_in, "exists and is not a folder")
-    try:  # the only reliable test of a folder's writability (ACLs, read-only mounts, root)
-        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=probe_in)
-    except OSError as exc:
-        raise output_error(probe_in, exc) or OutputError(probe_in, exc.strerror or str(exc)) from None
-    os.close(fd)
-    os.unlink(probe)
+    _probe_folder(probe_in, target)
 
 
 @contextlib.contextmanager
