@@ -94,3 +94,26 @@ def test_prediction_on_another_grid_is_rejected(system, gaussian_grid):
     )
     with pytest.raises(StructureError, match="atoms differ"):
         charge_transfer(full_ref, removed_ref, shifted, removed_pred)
+
+
+def test_all_electron_volumes_partition_every_density(system, gaussian_grid):
+    """With all-electron densities (cores on the nuclei + the valence) every density is integrated over their
+    Bader volumes: here the same basins as the valence densities' own, so the same Δq."""
+    full_ref, removed_ref, *_ = system
+    core = {"Li": 2.0, "O": 2.0, "H": 0.0}
+
+    def with_cores(grid):
+        symbols = grid.atoms.get_chemical_symbols()
+        cores = gaussian_grid(
+            symbols, grid.atoms.positions, [core[s] for s in symbols], [0.15] * len(symbols), cell=CELL, shape=SHAPE
+        )
+        return cores.with_values(cores.values + grid.values)
+
+    all_electron = (with_cores(full_ref), with_cores(removed_ref))
+    own = charge_transfer(*system, vacuum_threshold=None)
+    result = charge_transfer(*system, vacuum_threshold=None, all_electron=all_electron)
+    np.testing.assert_allclose(result.dq_dft, own.dq_dft, atol=3e-3)
+    np.testing.assert_allclose(result.dq_model, own.dq_model, atol=3e-3)
+    coarse = gaussian_grid("Li", np.zeros((1, 3)), [1.0], [0.3], cell=CELL, shape=(24, 24, 24))
+    with pytest.raises(Exception, match="grid"):
+        charge_transfer(*system, vacuum_threshold=None, all_electron=(coarse, all_electron[1]))

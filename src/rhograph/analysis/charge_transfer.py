@@ -239,6 +239,7 @@ def charge_transfer(
     near_radius: float = NEAR_RADIUS,
     tolerance: float = MATCH_TOLERANCE,
     partition: str = "own",
+    all_electron: tuple[DensityGrid, DensityGrid] | None = None,
     name: str = "",
     **bader_options,
 ) -> ChargeTransfer:
@@ -252,6 +253,10 @@ def charge_transfer(
         partition: ``"own"`` (each density is partitioned by its own Bader volumes, as the Bader program
             run on the predicted density; default) or ``"reference"`` (predictions are integrated over the
             DFT Bader volumes).
+        all_electron: all-electron densities (full, reduced) on the same grids, e.g. GPAW's
+            ``rhograph label --all-electron`` files or VASP's AECCAR0 + AECCAR2: then every density (DFT and
+            predicted) is integrated over the Bader volumes of its structure's all-electron density, whose maxima
+            sit on the nuclei (Henkelman's ``-ref``; ``partition`` is then moot).
         name: label of the system for tables.
         **bader_options: passed to :func:`~rhograph.analysis.bader.bader` (``vacuum_threshold``,
             ``valence``, ``method``; ``valence`` cancels in Δq).
@@ -271,13 +276,20 @@ def charge_transfer(
     if valence_full is None:  # Δq does not depend on it: Z, so no count has to be found
         valence_full = full_ref.atoms.numbers.astype(np.float64)
     valence_removed = np.asarray(valence_full)[match.full_index]
-    b_full_ref = bader(full_ref, valence=valence_full, **bader_options)
-    b_removed_ref = bader(removed_ref, valence=valence_removed, **bader_options)
-    shared = partition == "reference"
-    b_full_pred = bader(full_pred, valence=valence_full, partition=full_ref if shared else None, **bader_options)
-    b_removed_pred = bader(
-        removed_pred, valence=valence_removed, partition=removed_ref if shared else None, **bader_options
-    )
+    if all_electron is not None:
+        from rhograph.analysis.metrics import check_same_grid
+
+        for density, reference in ((full_ref, all_electron[0]), (removed_ref, all_electron[1])):
+            check_same_grid(density, reference, names=(density.source or "density", reference.source or "AE density"))
+        volumes_full, volumes_removed = all_electron
+    else:
+        volumes_full, volumes_removed = None, None
+    b_full_ref = bader(full_ref, valence=valence_full, partition=volumes_full, **bader_options)
+    b_removed_ref = bader(removed_ref, valence=valence_removed, partition=volumes_removed, **bader_options)
+    if partition == "reference" and all_electron is None:
+        volumes_full, volumes_removed = full_ref, removed_ref
+    b_full_pred = bader(full_pred, valence=valence_full, partition=volumes_full, **bader_options)
+    b_removed_pred = bader(removed_pred, valence=valence_removed, partition=volumes_removed, **bader_options)
     return charge_transfer_from_bader(
         full_ref.atoms,
         removed_ref.atoms,

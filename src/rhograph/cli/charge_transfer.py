@@ -38,12 +38,21 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
         default="own",
         help="Bader volumes of the predictions: their own (default) or those of the DFT densities",
     )
+    p.add_argument(
+        "--full-ae",
+        nargs="+",
+        metavar="FILE",
+        help="all-electron density of the full structure whose Bader volumes are used for every density of it "
+        "(the sum of the files: GPAW's all-electron/<name>_AECCAR, or VASP's AECCAR0 AECCAR2)",
+    )
+    p.add_argument("--removed-ae", nargs="+", metavar="FILE", help="the same for the reduced structure")
     add_bader_options(p)
     p.set_defaults(func=run)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
+    from rhograph.analysis.bader import sum_densities
     from rhograph.analysis.charge_transfer import charge_transfer
     from rhograph.analysis.plots import plot_charge_transfer
     from rhograph.io.atomic import atomic_open
@@ -51,6 +60,13 @@ def run(args: argparse.Namespace) -> int:
 
     pbc = pbc_option(args.pbc)
     full, removed = read_density(args.full, pbc=pbc), read_density(args.removed, pbc=pbc)
+    if bool(args.full_ae) != bool(args.removed_ae):
+        raise ConfigError("give both --full-ae and --removed-ae (the all-electron densities of both structures)")
+    all_electron = None
+    if args.full_ae:
+        all_electron = tuple(
+            sum_densities([read_density(path, pbc=pbc) for path in paths]) for paths in (args.full_ae, args.removed_ae)
+        )
     if args.model:
         from rhograph.inference.model_source import resolve_model
         from rhograph.inference.predict import device_of, predict
@@ -73,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         near_radius=args.near_radius,
         tolerance=args.tolerance,
         partition=args.partition,
+        all_electron=all_electron,
         name=Path(args.full).name,
         vacuum_threshold=args.vacuum,
         valence=valence_per_atom(args.valence, full.atoms.get_chemical_symbols()),
@@ -92,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
         "full_pred": args.full_pred,
         "removed_pred": args.removed_pred,
         "model": args.model,
+        "full_ae": args.full_ae,
+        "removed_ae": args.removed_ae,
     }
     with atomic_open(out / "charge_transfer.json", "w") as fh:
         json.dump(summary, fh, indent=2)

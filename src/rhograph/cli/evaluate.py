@@ -33,7 +33,8 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
     p.add_argument(
         "--decompose",
         action="store_true",
-        help="per-element ε_mae over the Bader volumes of the reference (paper Table 2)",
+        help="per-element ε_mae over the Bader volumes of the reference (paper Table 2); of the all-electron "
+        "density where DATA/all-electron/<name>_AECCAR* exists (GPAW labels with --all-electron)",
     )
     p.add_argument("--no-resume", action="store_true", help="start over instead of keeping rows of errors.csv")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")

@@ -51,7 +51,9 @@ class EvaluateOptions:
         resume: keep rows of an existing ``errors.csv`` and skip those structures.
         decompose: also decompose each structure's error over the Bader volumes of each element of the
             reference (paper Table 2): per-structure integrals in ``element_integrals.csv`` and the pooled
-            per-element ε_mae and error share in ``elements.csv`` and the summary.
+            per-element ε_mae and error share in ``elements.csv`` and the summary. Where the data folder holds
+            the structure's all-electron density (``all-electron/<name>_AECCAR*`` of GPAW labels), its Bader
+            volumes are used (maxima on the nuclei, as VASP's AECCAR0 + AECCAR2 for the paper's Table 2).
     """
 
     split: str | None = None
@@ -63,6 +65,19 @@ class EvaluateOptions:
 
 
 ELEMENT_COLUMNS = ("index", "element", "abs_error", "abs_reference", "charge", "volume", "atoms")
+
+
+def all_electron_reference(data: str | os.PathLike[str], name: str) -> Path | None:
+    """The all-electron density beside a label, if any: ``DATA/all-electron/<structure>_AECCAR*`` (written by
+    ``rhograph label --code gpaw --all-electron``) for the label file ``<structure>_CHGCAR*``."""
+    from rhograph.io.atomic import glob_escape
+
+    folder = Path(data) / "all-electron"
+    if not folder.is_dir() or "_CHGCAR" not in name:
+        return None
+    structure = name.split("_CHGCAR")[0]
+    found = sorted(folder.glob(f"{glob_escape(structure)}_AECCAR*"))
+    return found[0] if found else None
 
 
 def _pooled_elements(rows: list[dict]):
@@ -178,7 +193,15 @@ def evaluate_dataset(
         if options.decompose:
             from rhograph.analysis.decomposition import decompose_error
 
-            decomposition = decompose_error(reference, pred)
+            volumes = None
+            all_electron = all_electron_reference(data, dataset.names[index])
+            if all_electron is not None:  # Bader volumes of the all-electron density (maxima on the nuclei)
+                from rhograph.analysis.bader import bader
+                from rhograph.io.formats import read_density
+
+                partition = read_density(all_electron, pbc=reference.atoms.pbc)
+                volumes = bader(reference, valence=reference.atoms.numbers, partition=partition)
+            decomposition = decompose_error(reference, pred, volumes=volumes)
             element_rows = [r for r in element_rows if int(r["index"]) != index]
             element_rows += [{"index": index, **vars(e)} for e in decomposition.elements.values()]
             _write_rows(element_path, element_rows, ELEMENT_COLUMNS)
