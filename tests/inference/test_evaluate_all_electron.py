@@ -7,12 +7,12 @@ import csv
 import numpy as np
 import pytest
 import torch
+from tests.analysis.conftest import make_gaussian_grid
 
 from rhograph.inference.evaluate import EvaluateOptions, all_electron_reference, evaluate_dataset
 from rhograph.inference.predict import PredictOptions
 from rhograph.io.formats import write_density
 from rhograph.testing.structures import tiny_model
-from tests.analysis.conftest import make_gaussian_grid
 
 CELL = np.eye(3) * 6.0
 SHAPE = (30, 30, 30)
