@@ -10,7 +10,15 @@ import rhograph
 
 
 def test_dir_and_all_list_the_lazy_functions():
-    for name in ("predict", "load_model", "read_density", "write_density", "build_model", "available_models"):
+    for name in (
+        "predict",
+        "predict_to_file",
+        "load_model",
+        "read_density",
+        "write_density",
+        "build_model",
+        "available_models",
+    ):
         assert name in dir(rhograph)
         assert name in rhograph.__all__
         assert callable(getattr(rhograph, name))

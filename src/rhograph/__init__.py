@@ -4,6 +4,8 @@ Top-level API (positions in Å, densities in e/Å³; see docs/conventions.md):
 
 * ``predict(structure, model=None, ...) -> DensityGrid`` — the density of an ``ase.Atoms``, a pymatgen
   ``Structure`` / ``Molecule`` or a structure file on a full grid;
+* ``predict_to_file(structure, path, model=None, ...)`` — the same, streamed into a cube / CHGCAR / ``.npy`` file
+  chunk by chunk (grids of any size in bounded memory);
 * ``load_model(name_or_path)`` — a bundled model (``"qm9-painn-delta"``), a checkpoint or a DeepDFT folder;
 * ``available_models()`` — the names of the bundled models;
 * ``build_model(preset, **overrides)`` — a new, untrained model of a preset (``rhograph models`` lists them);
@@ -33,6 +35,7 @@ _LAZY = {
     "build_model": "rhograph.models.presets",
     "load_model": "rhograph.inference.model_source",
     "predict": "rhograph.inference.predict",
+    "predict_to_file": "rhograph.inference.predict",
     "read_density": "rhograph.io.formats",
     "write_density": "rhograph.io.formats",
 }
