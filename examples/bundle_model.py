@@ -34,6 +34,13 @@ def main() -> None:
     parser.add_argument("eval_dir", type=Path)
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--name", default="qm9-painn-small")
+    parser.add_argument(
+        "--earlier",
+        type=Path,
+        action="append",
+        default=[],
+        help="run folders of earlier stages, oldest first (RUN_DIR was initialised from the last one's checkpoint)",
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "src" / "rhograph" / "pretrained")
     args = parser.parse_args()
 
@@ -58,6 +65,10 @@ def main() -> None:
     split = json.loads((args.data_dir / "split.json").read_text())
     manifest = json.loads((args.data_dir / "densities" / "manifest.json").read_text())
     settings = manifest.get("settings", {})
+    stages = [_stage(run) for run in [*args.earlier, args.run_dir]]
+    plot = Path(__file__).parents[1] / "docs" / "img" / f"{args.name}_learning_curve.png"
+    if (args.run_dir / "learning_curve.png").is_file():
+        plot.write_bytes((args.run_dir / "learning_curve.png").read_bytes())
     card = {
         "name": args.name,
         "model": model.config.describe(),
@@ -82,6 +93,10 @@ def main() -> None:
             "best_val_mae": float(best["val_mae"]),
             "best_val_nmae_percent": 100 * float(best["val_nmae"]),
             "wall_time_s": float(train_rows[-1].get("elapsed_s", "nan")) if train_rows else None,
+            "stages": stages,
+            "steps_all_stages": sum(stage["steps"] for stage in stages),
+            "wall_time_all_stages_s": sum(stage["wall_time_s"] for stage in stages),
+            "learning_curve": f"docs/img/{plot.name}" if plot.is_file() else None,
         },
         "test": {k: summary[k] for k in ("count", "mean", "median", "p95", "max") if k in summary},
         "test_metric": "ε_mae = ∫|ρ−ρ̂| dV / ∫|ρ| dV in percent over the full 0.15 Å grid (paper eq. 1)",
@@ -102,6 +117,25 @@ def main() -> None:
         fh.write("\n")
     print(json.dumps(card, indent=2, ensure_ascii=False))
     print(f"wrote {weights} ({weights.stat().st_size / 1e6:.2f} MB)")
+
+
+def _stage(run_dir: Path) -> dict:
+    """Steps, wall time, initialisation and training-set size of one training run (a stage of the model)."""
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    with open(run_dir / "train_log.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    split = json.loads((run_dir / "split.json").read_text())
+    return {
+        "run": run_dir.name,
+        "init_from": config.get("init_from"),
+        "train_structures": len(split["train"]),
+        "validation_structures": len(split["validation"]),
+        "steps": int(rows[-1]["step"]) if rows else 0,
+        "wall_time_s": float(rows[-1]["elapsed_s"]) if rows else 0.0,
+        "lr": config.get("lr"),
+        "lr_decay": config.get("lr_decay"),
+        "lr_decay_steps": config.get("lr_decay_steps"),
+    }
 
 
 if __name__ == "__main__":
