@@ -102,6 +102,14 @@ def full_grid_errors(model: DensityModel, source: CompactSource, indices: list[i
 
 def run_variant(args, data: Path, split_path: Path, variant: str, size: int, probes: TestProbes, out: Path) -> dict:
     preset, baseline = variant.split(":")
+    from rhograph.models.registry import get_preset
+
+    if baseline == "auto" and not get_preset(preset).baseline:  # `auto` is the preset's choice: none here
+        other = preset.replace("deepdft-", "rhograph-")
+        raise SystemExit(
+            f"{variant}: preset {preset} has no atomic baseline, so 'auto' means none; compare with "
+            f"{other}:auto (the same network with the baseline)"
+        )
     run_dir = out / f"{preset}-{baseline}" / f"n{size}"
     result_path = run_dir / "result.json"
     if result_path.is_file():
