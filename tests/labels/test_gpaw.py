@@ -15,7 +15,7 @@ from rhograph.cli.main import main
 from rhograph.errors import ConfigError
 from rhograph.io.formats import read_density
 from rhograph.labels import LabelConfig, NamedStructure, label_structures, output_files, read_structures
-from rhograph.labels.gpaw_dft import INITIAL_MAGMOMS, initial_magmoms, kpoint_mesh
+from rhograph.labels.gpaw_dft import INITIAL_MAGMOMS, SPIN_MIXER, initial_magmoms, kpoint_mesh
 
 from .conftest import LIH, WATER
 
@@ -149,8 +149,11 @@ def test_all_electron_density_has_all_electrons_and_peaks_at_the_nucleus(gpaw_la
 
 def test_magnetic_cell_gets_a_magnetisation_block(gpaw_labels):
     out, _ = gpaw_labels
-    entry = json.loads((out / "manifest.json").read_text())["structures"]["ni"]
+    structures = json.loads((out / "manifest.json").read_text())["structures"]
+    entry = structures["ni"]
     assert entry["spin_polarised"] and entry["magnetic_moment"] > 0.3
+    # spin-polarised cells mix the spin difference slowly (SPIN_MIXER); others keep GPAW's default mixer
+    assert entry["solver"]["mixer"] == SPIN_MIXER and structures["lih"]["solver"]["mixer"] == "GPAW default"
     grid = read_density(out / "ni_CHGCAR.gz")
     assert grid.spin is not None
     magnetisation = float(grid.spin.sum()) * grid.cell_volume / grid.num_points
