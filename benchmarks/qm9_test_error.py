@@ -64,7 +64,8 @@ def main() -> None:
         snapshot = snapshot_labelled(args.data, Path(tmp) / "set")  # every finished label, parts by QM9 index
         results = {}
         for index, name in enumerate(models):
-            out = args.out / f"{index}-{Path(name).name}"
+            path = Path(name)
+            out = args.out / (f"{index}-{path.parent.name}-{path.name}" if path.exists() else f"{index}-{name}")
             results[name] = _evaluate(name, snapshot, snapshot / "split.json", out, args.limit)
     print(f"\ntest molecules of {args.data} (full 0.15 Å grids rebuilt from the compact labels)")
     print(f"{'model':<44} {'n':>4} {'mean %':>8} {'median %':>9} {'max %':>7} {'F mean % (n)':>14} {'|∫ρ−N|/N %':>11}")
