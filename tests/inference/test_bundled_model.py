@@ -45,7 +45,7 @@ def test_bundled_model_is_chosen_by_the_structures_elements(monkeypatch, tmp_pat
 
     assert model_source.choose_bundled([1, 8]) == DEFAULT_MODEL
     with pytest.raises(
-        StructureError, match=r"Si: no bundled model covers its elements Si \(bundled: qm9-painn-delta: H C N O F"
+        StructureError, match=rf"Si: no bundled model covers its elements Si \(bundled: {DEFAULT_MODEL}: H C N O F"
     ):
         model_source.choose_bundled([14], source="Si")
     assert model_source.choose_bundled([14], allow_unseen=True) == DEFAULT_MODEL
