@@ -250,3 +250,23 @@ def test_charge_transfer_with_model(tmp_path, checkpoint):
     assert (out / "charge_transfer.png").is_file()
     with open(out / "charge_transfer.csv", newline="") as fh:
         assert len(list(csv.DictReader(fh))) == len(reduced_atoms)
+
+
+def test_evaluate_resumes_by_structure_name_when_the_data_folder_grows(tmp_path, checkpoint):
+    """Rows of an earlier run are kept by name: a label added in front shifts every position."""
+    data = write_dataset(tmp_path / "data", 3, seed=5)
+    out = tmp_path / "eval"
+    argv = ["evaluate", str(data), "--model", str(checkpoint), "-o", str(out), "--allow-unseen-elements"]
+    assert main(argv) == 0
+    before = {r["name"]: r["nmae"] for r in _rows(out / "errors.csv")}
+    first = sorted(data.iterdir())[0]
+    (data / ("0" + first.name)).write_bytes(first.read_bytes())  # sorts first: every old position moves by one
+    assert main(argv) == 0
+    after = _rows(out / "errors.csv")
+    assert len(after) == 4 and len({r["name"] for r in after}) == 4
+    assert all(r["nmae"] == before[r["name"]] for r in after if r["name"] in before)
+
+
+def _rows(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))

@@ -162,8 +162,18 @@ def evaluate_dataset(
     element_path = out / "element_integrals.csv"
     rows = _read_rows(csv_path) if options.resume else []
     element_rows = _read_rows(element_path) if options.resume else []
-    done = {int(row["index"]) for row in rows}
-    todo = [i for i in indices if i not in done]
+    # resume by structure name, not position: a data folder that has grown since (a growing label set)
+    # shifts the positions; rows of structures no longer selected are dropped
+    wanted = {dataset.names[i]: i for i in indices}
+    name_of = {int(row["index"]): row["name"] for row in rows}  # positions as they were written
+    rows = [row for row in rows if row["name"] in wanted]
+    for row in rows:
+        row["index"] = wanted[row["name"]]
+    element_rows = [row for row in element_rows if name_of.get(int(row["index"])) in wanted]
+    for row in element_rows:
+        row["index"] = wanted[name_of[int(row["index"])]]
+    done = {row["name"] for row in rows}
+    todo = [i for i in indices if dataset.names[i] not in done]
     log.info("evaluating %d structures (%d already done) with %s", len(todo), len(done), loaded.name)
     t_start = time.perf_counter()
     for count, index in enumerate(todo, 1):
