@@ -42,8 +42,10 @@ def test_load_model_takes_bundled_names():
 
     reference = resolve_model("qm9-painn-delta").model
     assert model.config == reference.config
+    from rhograph.inference.model_source import DEFAULT_MODEL
+
     default = rhograph.load_model()
-    assert default.config == reference.config
+    assert default.config == resolve_model(DEFAULT_MODEL).model.config
 
 
 def test_load_model_unknown_name_lists_the_bundled_ones(tmp_path):
