@@ -45,6 +45,18 @@ _DEFAULT_PSEUDO = {"valence": "gth-pbe", "all-electron": None}
 
 #: relative tolerance of the electron-count check for a smooth (valence) density
 VALENCE_ELECTRON_TOLERANCE = 1e-3
+#: eV per Hartree (CODATA 2018), for the smearing widths and energies of both codes
+HARTREE_EV = 27.211386245988
+
+
+def import_optional(module: str, hint: str) -> Any:
+    """Import an optional DFT code, or raise ``ImportError`` with ``hint`` (what to install)."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(hint) from exc
 
 
 @dataclass(frozen=True, kw_only=True)

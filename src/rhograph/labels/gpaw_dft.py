@@ -38,11 +38,10 @@ import numpy as np
 
 from rhograph.errors import StructureError
 from rhograph.io.density_grid import DensityGrid
-from rhograph.labels.config import VALENCE_ELECTRON_TOLERANCE, LabelConfig
+from rhograph.labels.config import HARTREE_EV, VALENCE_ELECTRON_TOLERANCE, LabelConfig, import_optional
 
 log = logging.getLogger(__name__)
 
-HARTREE_EV = 27.211386245988
 INSTALL_HINT = (
     "GPAW is needed for --code gpaw: install rhograph[gpaw] (pip install 'rhograph[gpaw]'; GPL-3; it compiles "
     "against libxc and BLAS: apt-get install libxc-dev libopenblas-dev g++ and CC=g++, see docs/labels.md)"
@@ -63,11 +62,7 @@ LOG_DIR = "gpaw-logs"
 
 def import_gpaw() -> Any:
     """Import GPAW or raise ``ImportError`` telling the user to install ``rhograph[gpaw]``."""
-    try:
-        import gpaw
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(INSTALL_HINT) from exc
-    return gpaw
+    return import_optional("gpaw", INSTALL_HINT)
 
 
 def versions() -> dict[str, str]:

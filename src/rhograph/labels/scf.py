@@ -17,20 +17,14 @@ import ase
 import numpy as np
 
 from rhograph.errors import StructureError
-from rhograph.labels.config import LabelConfig
-
-HARTREE_EV = 27.211386245988
+from rhograph.labels.config import HARTREE_EV, LabelConfig, import_optional
 
 INSTALL_HINT = "PySCF is needed for DFT labels: install rhograph[dft] (pip install 'rhograph[dft]')"
 
 
 def import_pyscf() -> Any:
     """Import PySCF or raise ``ImportError`` telling the user to install ``rhograph[dft]``."""
-    try:
-        import pyscf
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(INSTALL_HINT) from exc
-    return pyscf
+    return import_optional("pyscf", INSTALL_HINT)
 
 
 def is_periodic(atoms: ase.Atoms, name: str = "<structure>") -> bool:
