@@ -66,6 +66,7 @@ def test_directory(tmp_path: Path, grids) -> None:
     (tmp_path / "README.txt").write_text("side file")
     (tmp_path / ".hidden").write_text("x")
     (tmp_path / "split.json").write_text("{}")
+    (tmp_path / "label.lock").write_text('{"pid": 1}')  # a labelling run still writing into the folder
     ds = DensityDataset(tmp_path)
     assert ds.names == ["s0.CHGCAR.gz", "s1.CHGCAR.gz", "s2.CHGCAR.gz"]
     np.testing.assert_array_equal(ds[0].values, grids[2].values)

@@ -155,3 +155,48 @@ def test_a_real_nmc_cell_is_labelled_with_the_set_settings(tmp_path):
     grid = read_density(tmp_path / "nmc_00004_CHGCAR.zst")
     assert grid.electrons == pytest.approx(entry["electrons"], rel=1e-4)
     assert entry["spin_polarised"] and grid.spin is not None
+
+
+def test_li_removed_pairs_are_test_cells_less_one_li(tmp_path):
+    from rhograph.labels.nmc import li_removed, prepare_li_removed
+
+    reduced = prepare_li_removed(tmp_path, 60, pairs=2)
+    assert len(reduced) == 2
+    for structure in reduced:
+        parent = structure.atoms.info["li_removed_from"]
+        index = int(parent.split("_")[1])
+        full, _ = nmc_structure(index)
+        removed = structure.atoms.info["removed_atom"]
+        assert nmc_part(index) == "test" and (full.numbers == 3).sum() >= 2
+        assert structure.name == f"{parent}-li{removed}" and full.numbers[removed] == 3
+        keep = np.delete(np.arange(len(full)), removed)
+        np.testing.assert_array_equal(structure.atoms.positions, full.positions[keep])  # nothing relaxed
+        assert (tmp_path / "li-removed" / "structures" / f"{structure.name}.extxyz").is_file()
+    with pytest.raises(ValueError, match="two Li"):
+        li_removed(ase.Atoms("LiO", positions=[[0, 0, 0], [1.9, 0, 0]], cell=[4, 4, 4], pbc=True))
+    with pytest.raises(ValueError, match="raise --count"):
+        prepare_li_removed(tmp_path, 5, pairs=3)
+
+
+def test_cli_data_nmc_li_removed_labels_the_reduced_cells(tmp_path, monkeypatch, capsys):
+    """`data nmc --li-removed 1` with a LiH 2×1×1 cell standing in for the NMC cells."""
+    pytest.importorskip("gpaw")
+    lih = read_structures([LIH])[0].atoms.repeat((2, 1, 1))
+
+    def stand_in(index: int, seed: int = 0) -> tuple[ase.Atoms, nmc_module.NmcRecipe]:
+        atoms, recipe = cells()[index]
+        cell = lih.copy()
+        cell.info.update(atoms.info)
+        return cell, recipe
+
+    monkeypatch.setattr(nmc_module, "nmc_structure", stand_in)
+    out = tmp_path / "nmc"
+    argv = ["data", "nmc", "--count", "20", "-o", str(out), "--li-removed", "1", "--ecut", "250", "--kpt-density", "0"]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    (name,) = [p.name for p in (out / "li-removed" / "densities").glob("*_CHGCAR.zst")]
+    assert name.startswith("nmc_000") and "-li" in name and "is not labelled yet" in text
+    assert read_density(out / "li-removed" / "densities" / name).electrons == pytest.approx(3.0, rel=1e-5)
+    assert not (out / "densities").exists()  # the set itself is left alone
+    assert main([*argv[:6], "--li-removed", "9"]) == 2
+    assert "fewer than the 9" in capsys.readouterr().err

@@ -70,6 +70,13 @@ def add_nmc_parser(sets) -> None:
     n.add_argument("--count", type=int, default=20, help="cells (default 20)")
     n.add_argument("--seed", type=int, default=0, help="seed of the cells and the split (default 0)")
     n.add_argument("-o", "--out", required=True, help="output directory")
+    n.add_argument(
+        "--li-removed",
+        type=int,
+        metavar="K",
+        help="instead of the set, label the first K test cells (with two or more Li) with one Li removed, into "
+        "OUT/li-removed/ (for `rhograph charge-transfer`, the paper's Figure 7)",
+    )
     add_label_options(n)
     n.set_defaults(func=run_nmc, **NMC_DEFAULTS)
     options = {"spacing": "grid-step"}  # option names whose destination differs
@@ -86,15 +93,52 @@ def run_nmc(args: argparse.Namespace) -> int:
         return 2
     if code_missing("data", "gpaw"):
         return 1
-    from rhograph.labels.nmc import prepare_nmc
+    from rhograph.labels.nmc import prepare_li_removed, prepare_nmc
 
     try:
         config = config_from_args(args)
+        if args.li_removed is not None:
+            reduced = prepare_li_removed(args.out, args.count, args.li_removed, args.seed)
+            return label_li_removed(args, Path(args.out), reduced, config)
         structures, subset = prepare_nmc(args.out, args.count, args.seed)
     except ValueError as exc:
         print(f"rhograph data: error: {exc}", file=sys.stderr)
         return 2
     return label_and_split(args, Path(args.out), structures, subset, config, periodic=True, index_key="nmc_index")
+
+
+def label_li_removed(args: argparse.Namespace, out: Path, reduced, config) -> int:
+    """``data nmc --li-removed K``: label the reduced cells into ``OUT/li-removed/densities`` and print, for each
+    whose full cell is labelled in ``OUT/densities``, the ``rhograph charge-transfer`` command of the pair."""
+    from rhograph.cli.label import print_report
+    from rhograph.labels import label_structures, output_files
+    from rhograph.labels.gpaw_dft import all_electron_file
+    from rhograph.labels.nmc import LI_REMOVED_DIR
+
+    densities = out / LI_REMOVED_DIR / "densities"
+    report = label_structures(
+        reduced, densities, config, workers=args.workers, threads=args.threads, scheduler=args.scheduler
+    )
+    print_report(report, densities)
+    for structure in reduced:
+        if structure.name in report.failed:
+            continue
+        full_name = structure.atoms.info["li_removed_from"]
+        full, removed = (output_files(n, True, config)[0] for n in (full_name, structure.name))
+        if not (out / "densities" / full).is_file():
+            print(f"{structure.name}: its full cell {full_name} is not labelled yet in {out / 'densities'}")
+            continue
+        extra = (
+            f" --full-ae {out / 'densities' / all_electron_file(full_name, config)}"
+            f" --removed-ae {densities / all_electron_file(structure.name, config)}"
+            if config.all_electron_grid
+            else ""
+        )
+        print(
+            f"pair: rhograph charge-transfer --full {out / 'densities' / full} --removed {densities / removed}"
+            f"{extra} --model MODEL -o OUT_DIR"
+        )
+    return 0 if report.ok else 1
 
 
 def run(args: argparse.Namespace) -> int:

@@ -46,6 +46,7 @@ SIDE_FILE_SUFFIXES = (
     ".py",
     ".tar",
     ".dm.npz",
+    ".lock",  # a labelling run writing into the folder (label.lock)
 )
 
 

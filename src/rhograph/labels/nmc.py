@@ -258,3 +258,64 @@ def prepare_nmc(out_dir: str | os.PathLike[str], count: int, seed: int = 0) -> t
         json.dump(subset, fh, indent=1)
         fh.write("\n")
     return structures, subset
+
+
+#: folder of a set (beside ``structures/`` and ``densities/``) holding its cells with one Li removed
+LI_REMOVED_DIR = "li-removed"
+
+
+def li_removed(atoms: ase.Atoms) -> tuple[ase.Atoms, int]:
+    """The cell without the Li atom nearest its centre (the paper's Figure 7 set-up: one Li taken out, every
+    other atom left where it was, no relaxation) and the index of the removed atom.
+
+    Raises:
+        ConfigError: the cell holds fewer than two Li atoms.
+    """
+    lithium = np.flatnonzero(atoms.numbers == 3)
+    if len(lithium) < 2:
+        raise ConfigError(f"{atoms.get_chemical_formula()}: a cell needs two Li atoms to remove one")
+    centre = atoms.cell.array.sum(axis=0) / 2
+    removed = int(lithium[np.argmin(np.linalg.norm(atoms.positions[lithium] - centre, axis=1))])
+    reduced = atoms.copy()
+    del reduced[removed]
+    return reduced, removed
+
+
+def prepare_li_removed(out_dir: str | os.PathLike[str], count: int, pairs: int, seed: int = 0) -> list[NamedStructure]:
+    """The first ``pairs`` test cells among ``0 .. count-1`` that hold at least two Li, each with one Li removed
+    (:func:`li_removed`), written to ``out_dir/li-removed/structures/nmc_<i>-li<k>.extxyz`` (``k``: the removed
+    atom's index in the full cell) and returned for labelling.
+
+    Raises:
+        ConfigError: ``pairs`` < 1, or fewer such test cells than asked for.
+    """
+    import ase.io
+
+    if pairs < 1:
+        raise ConfigError(f"--li-removed must be >= 1, got {pairs}")
+    folder = Path(out_dir) / LI_REMOVED_DIR / "structures"
+    structures: list[NamedStructure] = []
+    for index in range(count):
+        if len(structures) == pairs:
+            break
+        if nmc_part(index, seed) != "test":
+            continue
+        atoms, _ = nmc_structure(index, seed)
+        if (atoms.numbers == 3).sum() < 2:
+            continue
+        reduced, removed = li_removed(atoms)
+        reduced.info.pop("nmc_index", None)
+        reduced.info.update(li_removed_from=nmc_name(index), removed_atom=removed)
+        name = f"{nmc_name(index)}-li{removed}"
+        path = folder / f"{name}.extxyz"
+        if not path.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            with atomic_open(path, "w") as fh:
+                ase.io.write(fh, reduced, format="extxyz")
+        structures.append(NamedStructure(name=name, atoms=reduced, source=os.fspath(path)))
+    if len(structures) < pairs:
+        raise ConfigError(
+            f"the first {count} cells hold {len(structures)} test cells with two or more Li, fewer than the "
+            f"{pairs} asked for: raise --count"
+        )
+    return structures

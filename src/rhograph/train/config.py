@@ -52,8 +52,9 @@ class TrainConfig:
             ``deepdft-schnet`` (the paper's models exactly), ...
         model: overrides of preset fields (e.g. ``{hidden_size: 16, num_interactions: 2, nonnegative: false}``).
         baseline: free-atom tables of the atomic baseline: ``auto`` (presets with a baseline: computed with
-            PySCF from the label settings in the dataset's ``manifest.json``), ``none`` (no baseline) or a
-            ``.npz`` of tables (``rhograph atom-densities``; also adds a baseline to a preset without one).
+            PySCF from the label settings in the dataset's ``manifest.json``; fitted for GPAW labels), ``fit``
+            (tables fitted to the training densities, any data), ``none`` (no baseline) or a ``.npz`` of tables
+            (``rhograph atom-densities``; also adds a baseline to a preset without one).
 
     Optimisation:
         loss: ``mse`` (the paper) or ``mae``, over probe densities in e/Å³.
@@ -125,9 +126,10 @@ class TrainConfig:
         check_types(TrainConfig, {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}, where="TrainConfig")
         check_choice("preset", self.preset, sorted(PRESETS))
         if not isinstance(self.baseline, str) or not (
-            self.baseline in ("auto", "none") or self.baseline.endswith(".npz")
+            self.baseline in ("auto", "fit", "none") or self.baseline.endswith(".npz")
         ):
-            raise ConfigError(f"baseline={self.baseline!r} is not allowed; choose auto, none or a tables file .npz")
+            choices = "auto, fit, none or a tables file .npz"
+            raise ConfigError(f"baseline={self.baseline!r} is not allowed; choose {choices}")
         check_choice("loss", self.loss, LOSSES)
         object.__setattr__(self, "pbc", PBC_ALIASES.get(self.pbc, self.pbc))
         check_choice("pbc", self.pbc, [*PBC_MODES, *PBC_ALIASES])

@@ -211,12 +211,16 @@ class Trainer:
         if not wants_baseline:
             return build_model(cfg.preset, baseline=False, **cfg.model)
         cutoff = float(preset_config(cfg.preset, baseline=False, **cfg.model).cutoff)
-        tables = baseline_tables(cfg.baseline, cfg.data, self.run_dir, cutoff) if self.ctx.is_main else None
+        tables = (
+            baseline_tables(cfg.baseline, cfg.data, self.run_dir, cutoff, self.source, self.split.train)
+            if self.ctx.is_main
+            else None
+        )
         shared = broadcast_object(tables, self.ctx)
         if shared is None:
             log.warning(
                 "preset %s has an atomic baseline but %s holds no labelling manifest to compute it with: "
-                "training without a baseline (pass --set baseline=TABLES.npz to add one)",
+                "training without a baseline (pass --set baseline=fit or --set baseline=TABLES.npz to add one)",
                 cfg.preset,
                 cfg.data,
             )

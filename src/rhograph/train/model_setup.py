@@ -6,7 +6,9 @@
 * :func:`baseline_tables`: the free-atom tables of the run's atomic baseline: ``baseline: auto`` computes
   them with PySCF from the label settings in the dataset's ``manifest.json`` for the elements the manifest
   lists, once per run (cached as ``RUN_DIR/atomic_densities.npz``), and without a manifest (data not
-  labelled by rhograph) the run trains without a baseline and says so; ``baseline: PATH.npz`` reads tables
+  labelled by rhograph) the run trains without a baseline and says so; ``baseline: fit`` fits the tables to
+  the training densities (:mod:`rhograph.train.baseline_fit`), which ``auto`` also does for labels made with
+  GPAW (free PySCF atoms do not describe a PAW pseudo density); ``baseline: PATH.npz`` reads tables
   (``rhograph atom-densities``); ``baseline: none`` drops the preset's baseline.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,9 +75,17 @@ def manifest_elements(manifest: dict[str, Any]) -> list[int]:
     return sorted(found)
 
 
-def baseline_tables(choice: str, data: str, run_dir: Path, cutoff: float) -> AtomicDensityTables | None:
-    """The free-atom tables for ``baseline: choice`` (``auto`` or a path; see the module docstring); ``None``
-    for ``auto`` on a dataset without a labelling manifest (the caller warns and trains without a baseline).
+def baseline_tables(
+    choice: str,
+    data: str,
+    run_dir: Path,
+    cutoff: float,
+    source: Any = None,
+    train: Sequence[int] = (),
+) -> AtomicDensityTables | None:
+    """The free-atom tables for ``baseline: choice`` (``auto``, ``fit`` or a path; see the module docstring);
+    ``None`` for ``auto`` on a dataset without a labelling manifest (the caller warns and trains without a
+    baseline). ``source`` and ``train`` (the training indices) are what ``fit`` fits to.
 
     Raises:
         DensityFileError: an unreadable tables file.
@@ -82,10 +93,16 @@ def baseline_tables(choice: str, data: str, run_dir: Path, cutoff: float) -> Ato
     cached = run_dir / TABLES_NAME
     if cached.is_file():
         return AtomicDensityTables.load(cached)
-    if choice != "auto":
+    manifest = read_label_manifest(data) if choice == "auto" else None
+    if choice == "fit" or (manifest is not None and manifest["settings"].get("code") == "gpaw"):
+        from rhograph.train.baseline_fit import fit_atomic_tables
+
+        if source is None:
+            raise ConfigError("baseline: fit needs the training data to fit to")
+        tables = fit_atomic_tables(source, train, cutoff)
+    elif choice != "auto":
         tables = AtomicDensityTables.load(choice)
     else:
-        manifest = read_label_manifest(data)
         if manifest is None:
             return None
         from rhograph.labels.atoms import free_atom_tables
