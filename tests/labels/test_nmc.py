@@ -200,3 +200,27 @@ def test_cli_data_nmc_li_removed_labels_the_reduced_cells(tmp_path, monkeypatch,
     assert not (out / "densities").exists()  # the set itself is left alone
     assert main([*argv[:6], "--li-removed", "9"]) == 2
     assert "fewer than the 9" in capsys.readouterr().err
+
+
+def test_snapshot_of_an_nmc_set_being_labelled(tmp_path):
+    from rhograph.labels.qm9 import snapshot_labelled
+
+    set_dir = tmp_path / "nmc"
+    _, subset = prepare_nmc(set_dir, 12)
+    (set_dir / "densities" / "all-electron").mkdir(parents=True)
+    structures = {}
+    for index in (0, 1, 2, 5, 7, 9, 11):  # the others not labelled yet
+        name = nmc_module.nmc_name(index)
+        files = [f"{name}_CHGCAR.zst", f"all-electron/{name}_AECCAR.zst"]
+        for file in files:
+            (set_dir / "densities" / file).write_bytes(b"x")
+        structures[name] = {"status": "done", "files": files, "formula": "LiCoO2"}
+    (set_dir / "densities" / "manifest.json").write_text(json.dumps({"settings": {}, "structures": structures}))
+    out = snapshot_labelled(set_dir, tmp_path / "snap", count=6)
+    names = sorted(p.name for p in (out / "densities").glob("*_CHGCAR.zst"))
+    assert names == [f"nmc_{i:05d}_CHGCAR.zst" for i in (0, 1, 2, 5, 7, 9)]
+    assert (out / "densities" / "all-electron" / "nmc_00009_AECCAR.zst").is_file()
+    split = json.loads((out / "split.json").read_text())
+    for part, positions in split.items():
+        assert all(nmc_part((0, 1, 2, 5, 7, 9)[k]) == part for k in positions)
+    assert sum(len(v) for v in split.values()) == 6 and (out / "nmc_set.json").is_file()

@@ -317,7 +317,8 @@ def prepare_qm9(
 def snapshot_labelled(
     set_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], count: int | None = None
 ) -> Path:
-    """A dataset folder of the first ``count`` labelled molecules of a QM9 set (all if ``None``), in set order.
+    """A dataset folder of the first ``count`` labelled structures of a QM9 set (all if ``None``), in set order;
+    an NMC set (``rhograph data nmc``, ``nmc_set.json``) the same way, in index order.
 
     A set that is still being labelled (``rhograph data qm9`` writes ``split.json`` only when it finishes)
     can be trained on this way: ``out_dir/densities`` holds links to the finished labels and a manifest of
@@ -332,21 +333,25 @@ def snapshot_labelled(
         DensityFileError: the set has no ``qm9_subset.json`` or manifest, or fewer than ``count`` labels.
     """
     from rhograph.data.splits import Split, save_split
+    from rhograph.labels.nmc import SET_FILE as NMC_SET_FILE
+    from rhograph.labels.nmc import nmc_name
 
     root, out = Path(set_dir), Path(out_dir)
-    subset_path, manifest_path = root / "qm9_subset.json", root / "densities" / MANIFEST_NAME
+    nmc = (root / NMC_SET_FILE).is_file()
+    subset_path, manifest_path = root / (NMC_SET_FILE if nmc else "qm9_subset.json"), root / "densities" / MANIFEST_NAME
     for path in (subset_path, manifest_path):
         if not path.is_file():
-            raise DensityFileError(path, "missing: not a QM9 set made by `rhograph data qm9`")
+            raise DensityFileError(path, "missing: not a set made by `rhograph data qm9` or `rhograph data nmc`")
     subset = json.loads(subset_path.read_text(encoding="utf-8"))
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    order = subset.get("order") or subset["qm9_indices"]
+    name_of = nmc_name if nmc else qm9_name
+    order = list(range(subset["count"])) if nmc else subset.get("order") or subset["qm9_indices"]
     done = {
         name: entry
         for name, entry in manifest["structures"].items()
         if entry.get("status") == "done" and all((root / "densities" / f).is_file() for f in entry.get("files", []))
     }
-    chosen = [q for q in order if qm9_name(q) in done]
+    chosen = [q for q in order if name_of(q) in done]
     if count is not None:
         if len(chosen) < count:
             raise DensityFileError(root, f"holds {len(chosen)} finished labels, fewer than the {count} asked for")
@@ -357,17 +362,18 @@ def snapshot_labelled(
     densities = out / "densities"
     densities.mkdir(parents=True, exist_ok=True)
     for q in chosen if not in_place else ():
-        for file in done[qm9_name(q)]["files"]:
+        for file in done[name_of(q)]["files"]:
             link = densities / file
             if not link.exists():
+                link.parent.mkdir(parents=True, exist_ok=True)  # all-electron/ of GPAW labels
                 link.symlink_to((root / "densities" / file).resolve())
     if not in_place:  # never rewrite the manifest of a set (a labelling run may be writing it)
-        kept = {qm9_name(q): done[qm9_name(q)] for q in chosen}
+        kept = {name_of(q): done[name_of(q)] for q in chosen}
         with atomic_open(densities / MANIFEST_NAME, "w") as fh:
             json.dump({**manifest, "structures": kept}, fh, indent=1)
     parts = dataset_split(subset["parts"], sorted(chosen))
     save_split(Split(**{part: tuple(parts[part]) for part in SPLIT_PARTS}), out / "split.json")
     if not in_place:
-        with atomic_open(out / "qm9_subset.json", "w") as fh:
+        with atomic_open(out / subset_path.name, "w") as fh:
             json.dump(subset, fh, indent=1)
     return out
