@@ -206,7 +206,7 @@ def test_snapshot_of_an_nmc_set_being_labelled(tmp_path):
     from rhograph.labels.qm9 import snapshot_labelled
 
     set_dir = tmp_path / "nmc"
-    _, subset = prepare_nmc(set_dir, 12)
+    prepare_nmc(set_dir, 12)
     (set_dir / "densities" / "all-electron").mkdir(parents=True)
     structures = {}
     for index in (0, 1, 2, 5, 7, 9, 11):  # the others not labelled yet

@@ -81,8 +81,18 @@ def test_argument_errors(dataset_dir, tmp_path, capsys):
     assert "no dataset" in capsys.readouterr().err
     assert main(["train", str(dataset_dir), "--out", str(tmp_path / "y"), "--set", "learning_rate=1"]) == 2
     assert "learning_rate" in capsys.readouterr().err
-    assert main(["train", "--out", str(tmp_path / "z"), "--resume"]) == 1
-    assert "config.yaml" in capsys.readouterr().err
+    assert main(["train", "--out", str(tmp_path / "z"), "--resume"]) == 2  # nothing to resume, nothing to start
+    assert "no dataset" in capsys.readouterr().err
+
+
+def test_resume_starts_a_run_that_has_no_checkpoint_yet(dataset_dir, tmp_path, capsys):
+    """One command for every piece of a long run: the first `--resume` starts it."""
+    run = tmp_path / "run"
+    assert main(["train", str(dataset_dir), "--out", str(run), "--resume", "--max-steps", "10", *TINY]) == 0
+    assert (run / "last.pt").is_file() and "best validation MAE" in capsys.readouterr().out
+    assert main(["train", "--out", str(run), "--resume", "--max-steps", "20"]) == 0
+    with open(run / "val_log.csv", newline="") as fh:
+        assert [int(r["step"]) for r in csv.DictReader(fh)] == [10, 20]
 
 
 def test_max_steps_0_reports_only_the_checkpoints_written(dataset_dir, tmp_path, capsys):

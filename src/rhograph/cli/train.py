@@ -51,7 +51,9 @@ def add_parser(subparsers: Any, name: str, help_text: str) -> argparse.ArgumentP
     parser.add_argument("--seed", type=int, help="seed of split, data stream, probes and initialisation")
     parser.add_argument("--device", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--num-workers", type=int, help="data-loading worker processes per rank")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --out from last.pt")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the run in --out from last.pt (starts it if there is none yet)"
+    )
     parser.add_argument(
         "--ensemble",
         type=int,
@@ -150,6 +152,14 @@ def _run_ensemble(config: TrainConfig, args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     from rhograph.train.loop import train
 
+    if args.resume and not any(Path(args.out).glob("**/last.pt")):
+        # Nothing saved yet (a first piece, or one stopped before its first checkpoint): `--resume` starts the run,
+        # so that one command runs every piece of a long training.
+        recorded = Path(args.out) / "config.yaml"
+        if args.config is None and recorded.is_file():
+            args.config = str(recorded)
+        log.info("%s holds no checkpoint to resume from: starting the run", args.out)
+        args.resume = False
     try:
         config, base = resolve_config(args)
     except RhographError as exc:
