@@ -3,7 +3,8 @@
 A 12-atom Li₃Co₂NiO₆-like layered cell (LiCoO₂ R-3m conventional cell, one Co → Ni) is repeated into supercells
 of up to thousands of atoms. For each size the script times a full-grid prediction (equivariant preset, full size,
 fixed grid spacing) and, where it fits in the time budget (``--dft-limit`` per run), a DFT run of a fixed number
-of SCF iterations (the cost per iteration is what sets the scaling with size):
+of SCF iterations (the cost per iteration is what sets the scaling with size), or with ``--dft-cycles 0`` and
+GPAW a full SCF run to GPAW's default convergence, exactly as a label is made (iterations reported):
 
 * ``--dft gpaw`` (default when ``rhograph[gpaw]`` is installed): the settings of ``rhograph data nmc`` (the NMC
   labels): PAW, plane waves (400 eV), PBE, 0.1 eV smearing, spin-polarised with initial moments on Ni/Co/Mn, a
@@ -91,8 +92,10 @@ def time_dft(atoms: Atoms, ke_cutoff: float, cycles: int) -> float:
     return time.perf_counter() - t0
 
 
-def time_gpaw(atoms: Atoms, cycles: int) -> float:
-    """Seconds of GPAW set-up + ``cycles`` SCF iterations with the NMC label settings (module docstring)."""
+def time_gpaw(atoms: Atoms, cycles: int) -> tuple[float, int]:
+    """Seconds of GPAW set-up + ``cycles`` SCF iterations with the NMC label settings (module docstring), or of
+    a full SCF run (to GPAW's default convergence, at most 200 iterations) for ``cycles = 0``; and the iterations.
+    """
     import os
     import tempfile
 
@@ -101,7 +104,7 @@ def time_gpaw(atoms: Atoms, cycles: int) -> float:
     from rhograph.cli.data import NMC_DEFAULTS
     from rhograph.cli.label import DEFAULT_GPAW_SMEARING
     from rhograph.labels.config import LabelConfig
-    from rhograph.labels.gpaw_dft import _occupations, initial_magmoms, kpoint_mesh
+    from rhograph.labels.gpaw_dft import SPIN_MIXER, _occupations, initial_magmoms, kpoint_mesh
 
     nmc = {key: value for key, value in NMC_DEFAULTS.items() if key not in ("compress", "max_cycle")}
     config = LabelConfig(**nmc, smearing=DEFAULT_GPAW_SMEARING)  # the settings of `rhograph data nmc`
@@ -117,16 +120,18 @@ def time_gpaw(atoms: Atoms, cycles: int) -> float:
         kpts={"size": kpoint_mesh(work.cell.array, config), "gamma": True},
         occupations=_occupations(config),
         spinpol=magmoms is not None,
-        maxiter=cycles,
-        convergence={"energy": 1e-30, "density": 1e-30, "eigenstates": 1e-30},  # run exactly `cycles`
+        maxiter=cycles or NMC_DEFAULTS["max_cycle"],
+        **({} if cycles == 0 else {"convergence": {"energy": 1e-30, "density": 1e-30, "eigenstates": 1e-30}}),
+        **({"mixer": dict(SPIN_MIXER)} if magmoms is not None else {}),  # as the labels (gpaw_dft)
         txt=log,
     )
     t0 = time.perf_counter()
     try:
         work.get_potential_energy()
     except KohnShamConvergenceError:
-        pass
-    return time.perf_counter() - t0
+        if cycles == 0:
+            raise
+    return time.perf_counter() - t0, int(work.calc.get_number_of_iterations())
 
 
 def _dft_worker(code: str, atoms: Atoms, ke_cutoff: float, cycles: int, threads: int, queue) -> None:
@@ -136,13 +141,14 @@ def _dft_worker(code: str, atoms: Atoms, ke_cutoff: float, cycles: int, threads:
     from pyscf import lib
 
     lib.num_threads(threads)
-    queue.put(time_dft(atoms, ke_cutoff, cycles))
+    queue.put((time_dft(atoms, ke_cutoff, cycles), cycles))
 
 
 def time_dft_limited(
     code: str, atoms: Atoms, ke_cutoff: float, cycles: int, threads: int, limit: float
-) -> float | None:
-    """:func:`time_dft` / :func:`time_gpaw` in a child process; ``None`` past ``limit`` seconds (then killed)."""
+) -> tuple[float, int] | None:
+    """:func:`time_dft` / :func:`time_gpaw` in a child process: (seconds, SCF iterations); ``None`` past ``limit``
+    seconds (then killed) or if the run failed."""
     import os
 
     context = multiprocessing.get_context("spawn")
@@ -184,7 +190,9 @@ def main() -> None:
     parser.add_argument("--dft", choices=["gpaw", "pyscf"], default=None, help="DFT code (default gpaw if installed)")
     parser.add_argument("--dft-max-atoms", type=int, default=48, help="largest cell for the DFT timing")
     parser.add_argument("--dft-limit", type=float, default=600.0, help="seconds per DFT run before giving up")
-    parser.add_argument("--dft-cycles", type=int, default=5, help="SCF iterations timed per DFT run")
+    parser.add_argument(
+        "--dft-cycles", type=int, default=5, help="SCF iterations timed per DFT run (GPAW: 0 = a full SCF run)"
+    )
     parser.add_argument("--ke-cutoff", type=float, default=60.0, help="PySCF plane-wave cutoff (Hartree)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("-o", "--output", default="scaling.png")
@@ -209,27 +217,31 @@ def main() -> None:
 
     dft_sizes, t_dft = [], []
     code = args.dft or ("gpaw" if _installed("gpaw") else "pyscf")
+    if args.dft_cycles == 0 and code != "gpaw":
+        parser.error("--dft-cycles 0 (full SCF runs) needs --dft gpaw")
     if not _installed(code):
         print(f"{code} not installed (pip install 'rhograph[{'gpaw' if code == 'gpaw' else 'dft'}]'): no DFT timings")
     else:
         if code == "gpaw":
-            label = f"GPAW PBE (PAW, PW, 0.1 eV smearing, spin-polarised, {args.dft_cycles} SCF iterations)"
+            scf = "full SCF" if args.dft_cycles == 0 else f"{args.dft_cycles} SCF iterations"
+            label = f"GPAW PBE (PAW, PW, 0.1 eV smearing, spin-polarised, {scf})"
         else:
             label = f"PySCF PBE (Γ, SZV, {args.dft_cycles} SCF iterations)"
             settings = f"GTH-PBE, SZV, FFT, ke_cutoff {args.ke_cutoff:g} Ha, {args.dft_cycles} SCF iterations"
             label += f" [{settings}]"
         print(f"{label}, at most {args.dft_limit:g} s each")
-        print(f"{'atoms':>6s} {'DFT s':>9s} {'DFT/model':>10s}")
+        print(f"{'atoms':>6s} {'DFT s':>9s} {'SCF it.':>8s} {'DFT/model':>10s}")
         for atoms, seconds in zip(cells, t_model, strict=True):
             if len(atoms) > args.dft_max_atoms:
                 break
-            dft_seconds = time_dft_limited(code, atoms, args.ke_cutoff, args.dft_cycles, args.threads, args.dft_limit)
-            if dft_seconds is None:
-                print(f"{len(atoms):6d} {'>' + format(args.dft_limit, 'g'):>9s} (stopped; larger cells skipped)")
+            timed = time_dft_limited(code, atoms, args.ke_cutoff, args.dft_cycles, args.threads, args.dft_limit)
+            if timed is None:
+                print(f"{len(atoms):6d} {'>' + format(args.dft_limit, 'g'):>9s} (stopped or failed; no larger cells)")
                 break
+            dft_seconds, iterations = timed
             dft_sizes.append(len(atoms))
             t_dft.append(dft_seconds)
-            print(f"{len(atoms):6d} {dft_seconds:9.2f} {dft_seconds / seconds:10.1f}", flush=True)
+            print(f"{len(atoms):6d} {dft_seconds:9.2f} {iterations:8d} {dft_seconds / seconds:10.1f}", flush=True)
     print(f"model: t ∝ N^{k_model:.2f} over {sizes[0]}–{sizes[-1]} atoms")
     if len(sizes) >= 4:
         k_large = fit_exponent(sizes[-4:], t_model[-4:])
