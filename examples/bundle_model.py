@@ -4,7 +4,8 @@ Usage:
     python examples/bundle_model.py RUN_DIR EVAL_DIR DATA_DIR --name qm9-painn-small
 
 RUN_DIR is a `rhograph train` run (best.pt, config.yaml, val_log.csv, train_log.csv), EVAL_DIR the output of
-`rhograph evaluate` of RUN_DIR/best.pt on the test split, DATA_DIR the `rhograph data qm9` folder. The
+`rhograph evaluate` of RUN_DIR/best.pt on the test split, DATA_DIR the `rhograph data qm9` or
+`rhograph data nmc` folder. The
 checkpoint is re-saved without optimiser state (only config + state_dict + metadata), and the card records
 data, training steps and time, validation and test metrics, the elements covered and the electron count per
 element of the (valence) labels, so that `rhograph predict` can check ∫ρ dV.
@@ -19,6 +20,7 @@ import json
 from pathlib import Path
 
 import yaml
+from ase.data import atomic_numbers
 
 import rhograph
 from rhograph.io.atomic import atomic_open
@@ -69,18 +71,37 @@ def main() -> None:
     plot = Path(__file__).parents[1] / "docs" / "img" / f"{args.name}_learning_curve.png"
     if (args.run_dir / "learning_curve.png").is_file():
         plot.write_bytes((args.run_dir / "learning_curve.png").read_bytes())
+    nmc = (args.data_dir / "nmc_set.json").is_file()
+    count = sum(len(v) for v in split.values())
+    if nmc:
+        valence = {}
+        for entry in manifest["structures"].values():
+            for symbol, electrons in (entry.get("setup_valence") or {}).items():
+                valence[str(atomic_numbers[symbol])] = electrons
+        density = "GPAW pseudo (valence) density with the PAW compensation charges, as a VASP CHGCAR, e/Å³"
+        source = "layered Li(Ni,Co,Mn)O2 cells of `rhograph data nmc --seed 0`, labelled with GPAW (PBE, PAW)"
+        recipe = f"rhograph data nmc --count {count} --seed 0 -o DIR --all-electron"
+        grid = "the label's own grid (0.2 Å)"
+    else:
+        valence = {str(z): GTH_VALENCE[z] for z in elements if z in GTH_VALENCE}
+        density = "valence (GTH-PBE pseudopotential), e/Å³"
+        source = "QM9 geometries (qm9pack), labelled with PySCF by `rhograph data qm9`"
+        growing = json.loads((args.data_dir / "qm9_subset.json").read_text()).get("order")
+        recipe = f"rhograph data qm9 --count {count} --seed 0 " + ("--growing " if growing else "")
+        recipe += "-o DIR --compact --no-grid"
+        grid = "the full 0.15 Å grid"
+    baseline_settings = {} if model.config.baseline is None else dict(model.config.baseline.settings)
+    fitted = str(baseline_settings.get("source", "")).startswith("fitted")
     card = {
         "name": args.name,
         "model": model.config.describe(),
         "parameters": sum(p.numel() for p in model.parameters()),
         "elements": elements,
-        "density": "valence (GTH-PBE pseudopotential), e/Å³",
-        "electrons_per_element": {str(z): GTH_VALENCE[z] for z in elements if z in GTH_VALENCE},
+        "density": density,
+        "electrons_per_element": valence,
         "data": {
-            "source": "QM9 geometries (qm9pack), labelled with PySCF by `rhograph data qm9`",
-            "recipe": f"rhograph data qm9 --count {sum(len(v) for v in split.values())} --seed 0 "
-            + ("--growing " if json.loads((args.data_dir / "qm9_subset.json").read_text()).get("order") else "")
-            + "-o DIR --compact --no-grid",
+            "source": source,
+            "recipe": recipe,
             "label_settings": settings,
             "train": len(split["train"]),
             "validation": len(split["validation"]),
@@ -99,15 +120,17 @@ def main() -> None:
             "learning_curve": f"docs/img/{plot.name}" if plot.is_file() else None,
         },
         "test": {k: summary[k] for k in ("count", "mean", "median", "p95", "max") if k in summary},
-        "test_metric": "ε_mae = ∫|ρ−ρ̂| dV / ∫|ρ| dV in percent over the full 0.15 Å grid (paper eq. 1)",
+        "test_metric": f"ε_mae = ∫|ρ−ρ̂| dV / ∫|ρ| dV in percent over {grid} (paper eq. 1)",
         "nonnegative": model.config.nonnegative,
         "atomic_baseline": None
         if model.config.baseline is None
         else {
             "elements": list(model.config.baseline.elements),
             "spline_knots": model.config.baseline.num_points,
-            "what": "spherically averaged free-atom densities (PySCF, the label settings, lowest-energy spin)",
-            **model.config.baseline.settings,
+            "what": "per-element radial densities fitted to the training densities (baseline: fit)"
+            if fitted
+            else "spherically averaged free-atom densities (PySCF, the label settings, lowest-energy spin)",
+            **baseline_settings,
         },
         "rhograph_version": rhograph.__version__,
         "created": datetime.date.today().isoformat(),
