@@ -160,12 +160,13 @@ def test_a_real_nmc_cell_is_labelled_with_the_set_settings(tmp_path):
 def test_li_removed_pairs_are_test_cells_less_one_li(tmp_path):
     from rhograph.labels.nmc import li_removed, prepare_li_removed
 
-    reduced = prepare_li_removed(tmp_path, 60, pairs=2)
-    assert len(reduced) == 2
-    for structure in reduced:
+    pairs = prepare_li_removed(tmp_path, 60, pairs=2)
+    assert len(pairs) == 2
+    for whole, structure in pairs:
         parent = structure.atoms.info["li_removed_from"]
         index = int(parent.split("_")[1])
         full, _ = nmc_structure(index)
+        assert whole.name == parent and whole.atoms == full
         removed = structure.atoms.info["removed_atom"]
         assert nmc_part(index) == "test" and (full.numbers == 3).sum() >= 2
         assert structure.name == f"{parent}-li{removed}" and full.numbers[removed] == 3
@@ -194,9 +195,11 @@ def test_cli_data_nmc_li_removed_labels_the_reduced_cells(tmp_path, monkeypatch,
     argv = ["data", "nmc", "--count", "20", "-o", str(out), "--li-removed", "1", "--ecut", "250", "--kpt-density", "0"]
     assert main(argv) == 0
     text = capsys.readouterr().out
-    (name,) = [p.name for p in (out / "li-removed" / "densities").glob("*_CHGCAR.zst")]
-    assert name.startswith("nmc_000") and "-li" in name and "is not labelled yet" in text
-    assert read_density(out / "li-removed" / "densities" / name).electrons == pytest.approx(3.0, rel=1e-5)
+    reduced, full = sorted(p.name for p in (out / "li-removed" / "densities").glob("*_CHGCAR.zst"))  # "-" < "_"
+    assert reduced.startswith(full.removesuffix("_CHGCAR.zst") + "-li")
+    assert read_density(out / "li-removed" / "densities" / full).electrons == pytest.approx(4.0, rel=1e-5)
+    assert read_density(out / "li-removed" / "densities" / reduced).electrons == pytest.approx(3.0, rel=1e-5)
+    assert f"pair: rhograph charge-transfer --full {out / 'li-removed' / 'densities' / full}" in text
     assert not (out / "densities").exists()  # the set itself is left alone
     assert main([*argv[:6], "--li-removed", "9"]) == 2
     assert "fewer than the 9" in capsys.readouterr().err

@@ -74,8 +74,8 @@ def add_nmc_parser(sets) -> None:
         "--li-removed",
         type=int,
         metavar="K",
-        help="instead of the set, label the first K test cells (with two or more Li) with one Li removed, into "
-        "OUT/li-removed/ (for `rhograph charge-transfer`, the paper's Figure 7)",
+        help="instead of the set, label the first K test cells with two or more Li, each as it is and with one Li "
+        "removed, into OUT/li-removed/ (the pairs of `rhograph charge-transfer`, the paper's Figure 7)",
     )
     add_label_options(n)
     n.set_defaults(func=run_nmc, **NMC_DEFAULTS)
@@ -98,8 +98,8 @@ def run_nmc(args: argparse.Namespace) -> int:
     try:
         config = config_from_args(args)
         if args.li_removed is not None:
-            reduced = prepare_li_removed(args.out, args.count, args.li_removed, args.seed)
-            return label_li_removed(args, Path(args.out), reduced, config)
+            pairs = prepare_li_removed(args.out, args.count, args.li_removed, args.seed)
+            return label_li_removed(args, Path(args.out), pairs, config)
         structures, subset = prepare_nmc(args.out, args.count, args.seed)
     except ValueError as exc:
         print(f"rhograph data: error: {exc}", file=sys.stderr)
@@ -107,35 +107,32 @@ def run_nmc(args: argparse.Namespace) -> int:
     return label_and_split(args, Path(args.out), structures, subset, config, periodic=True, index_key="nmc_index")
 
 
-def label_li_removed(args: argparse.Namespace, out: Path, reduced, config) -> int:
-    """``data nmc --li-removed K``: label the reduced cells into ``OUT/li-removed/densities`` and print, for each
-    whose full cell is labelled in ``OUT/densities``, the ``rhograph charge-transfer`` command of the pair."""
+def label_li_removed(args: argparse.Namespace, out: Path, pairs, config) -> int:
+    """``data nmc --li-removed K``: label each pair (the full cell and the cell with one Li removed) into
+    ``OUT/li-removed/densities`` and print the ``rhograph charge-transfer`` command of each labelled pair."""
     from rhograph.cli.label import print_report
     from rhograph.labels import label_structures, output_files
     from rhograph.labels.gpaw_dft import all_electron_file
     from rhograph.labels.nmc import LI_REMOVED_DIR
 
     densities = out / LI_REMOVED_DIR / "densities"
+    structures = [structure for pair in pairs for structure in pair]
     report = label_structures(
-        reduced, densities, config, workers=args.workers, threads=args.threads, scheduler=args.scheduler
+        structures, densities, config, workers=args.workers, threads=args.threads, scheduler=args.scheduler
     )
     print_report(report, densities)
-    for structure in reduced:
-        if structure.name in report.failed:
+    for full, reduced in pairs:
+        if full.name in report.failed or reduced.name in report.failed:
             continue
-        full_name = structure.atoms.info["li_removed_from"]
-        full, removed = (output_files(n, True, config)[0] for n in (full_name, structure.name))
-        if not (out / "densities" / full).is_file():
-            print(f"{structure.name}: its full cell {full_name} is not labelled yet in {out / 'densities'}")
-            continue
+        files = [output_files(s.name, True, config)[0] for s in (full, reduced)]
         extra = (
-            f" --full-ae {out / 'densities' / all_electron_file(full_name, config)}"
-            f" --removed-ae {densities / all_electron_file(structure.name, config)}"
+            f" --full-ae {densities / all_electron_file(full.name, config)}"
+            f" --removed-ae {densities / all_electron_file(reduced.name, config)}"
             if config.all_electron_grid
             else ""
         )
         print(
-            f"pair: rhograph charge-transfer --full {out / 'densities' / full} --removed {densities / removed}"
+            f"pair: rhograph charge-transfer --full {densities / files[0]} --removed {densities / files[1]}"
             f"{extra} --model MODEL -o OUT_DIR"
         )
     return 0 if report.ok else 1

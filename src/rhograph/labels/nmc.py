@@ -281,10 +281,13 @@ def li_removed(atoms: ase.Atoms) -> tuple[ase.Atoms, int]:
     return reduced, removed
 
 
-def prepare_li_removed(out_dir: str | os.PathLike[str], count: int, pairs: int, seed: int = 0) -> list[NamedStructure]:
-    """The first ``pairs`` test cells among ``0 .. count-1`` that hold at least two Li, each with one Li removed
-    (:func:`li_removed`), written to ``out_dir/li-removed/structures/nmc_<i>-li<k>.extxyz`` (``k``: the removed
-    atom's index in the full cell) and returned for labelling.
+def prepare_li_removed(
+    out_dir: str | os.PathLike[str], count: int, pairs: int, seed: int = 0
+) -> list[tuple[NamedStructure, NamedStructure]]:
+    """Charge-transfer pairs: the first ``pairs`` test cells among ``0 .. count-1`` that hold at least two Li,
+    each as it is (``nmc_<i>``) and with one Li removed (:func:`li_removed`; ``nmc_<i>-li<k>``, ``k`` the removed
+    atom's index in the full cell), written to ``out_dir/li-removed/structures/`` and returned for labelling.
+    A pair is labelled in one folder with one set of settings, apart from the set itself.
 
     Raises:
         ConfigError: ``pairs`` < 1, or fewer such test cells than asked for.
@@ -294,9 +297,9 @@ def prepare_li_removed(out_dir: str | os.PathLike[str], count: int, pairs: int, 
     if pairs < 1:
         raise ConfigError(f"--li-removed must be >= 1, got {pairs}")
     folder = Path(out_dir) / LI_REMOVED_DIR / "structures"
-    structures: list[NamedStructure] = []
+    found: list[tuple[NamedStructure, NamedStructure]] = []
     for index in range(count):
-        if len(structures) == pairs:
+        if len(found) == pairs:
             break
         if nmc_part(index, seed) != "test":
             continue
@@ -306,16 +309,18 @@ def prepare_li_removed(out_dir: str | os.PathLike[str], count: int, pairs: int, 
         reduced, removed = li_removed(atoms)
         reduced.info.pop("nmc_index", None)
         reduced.info.update(li_removed_from=nmc_name(index), removed_atom=removed)
-        name = f"{nmc_name(index)}-li{removed}"
-        path = folder / f"{name}.extxyz"
-        if not path.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            with atomic_open(path, "w") as fh:
-                ase.io.write(fh, reduced, format="extxyz")
-        structures.append(NamedStructure(name=name, atoms=reduced, source=os.fspath(path)))
-    if len(structures) < pairs:
+        pair = []
+        for name, cell in ((nmc_name(index), atoms), (f"{nmc_name(index)}-li{removed}", reduced)):
+            path = folder / f"{name}.extxyz"
+            if not path.exists():
+                folder.mkdir(parents=True, exist_ok=True)
+                with atomic_open(path, "w") as fh:
+                    ase.io.write(fh, cell, format="extxyz")
+            pair.append(NamedStructure(name=name, atoms=cell, source=os.fspath(path)))
+        found.append((pair[0], pair[1]))
+    if len(found) < pairs:
         raise ConfigError(
-            f"the first {count} cells hold {len(structures)} test cells with two or more Li, fewer than the "
+            f"the first {count} cells hold {len(found)} test cells with two or more Li, fewer than the "
             f"{pairs} asked for: raise --count"
         )
-    return structures
+    return found
