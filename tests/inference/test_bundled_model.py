@@ -1,8 +1,10 @@
-"""The bundled default model: present, described by its card, and sensible on the bundled water example."""
+"""The bundled models: present, described by their cards, sensible on the bundled water example (the default)
+and on a held-out cell of the NMC set (the materials model)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -62,3 +64,26 @@ def test_bundled_model_is_chosen_by_the_structures_elements(monkeypatch, tmp_pat
     water = tmp_path / "water.xyz"
     molecule("H2O").write(water)
     assert main(["-q", "predict", str(water), "-o", str(tmp_path / "w.cube"), "--grid-step", "0.4"]) == 0
+
+
+#: a test cell of the NMC set (its part fixed by its index: no bundled model trained on it)
+NMC_TEST_CELL = Path(__file__).resolve().parents[2] / "data" / "nmc" / "densities" / "nmc_00007_CHGCAR.zst"
+
+
+def test_materials_model_is_chosen_for_a_cathode_cell_and_predicts_it():
+    """`predict` without a model takes the bundled materials model for a Li–Co–O cell and comes close to GPAW."""
+    from rhograph.inference.model_source import choose_bundled
+
+    if not NMC_TEST_CELL.is_file():
+        pytest.skip("the NMC label set (data/nmc) is not in this checkout")
+    reference = read_density(NMC_TEST_CELL)
+    name = choose_bundled(reference.atoms.numbers)
+    card = json.loads((pretrained_dir() / f"{name}.json").read_text())
+    assert name != DEFAULT_MODEL and {3, 8, 25, 27, 28} <= set(card["elements"])
+    grid = predict(reference.atoms, like=reference)  # no model: chosen by the elements
+    loaded = resolve_model(name)
+    expected = expected_electrons(grid.atoms, loaded)
+    assert expected == pytest.approx(reference.electrons, abs=0.01)  # the card's PAW valence counts
+    assert grid.electrons == pytest.approx(expected, rel=0.01)
+    assert (grid.values >= 0).all()
+    assert nmae(reference.values, grid.values) < 5.0  # the fitted baseline alone: ~2.5 %
