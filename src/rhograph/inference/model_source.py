@@ -24,7 +24,7 @@ from rhograph.errors import CheckpointError
 log = logging.getLogger(__name__)
 
 #: name of the model used when none is given
-DEFAULT_MODEL = "qm9-painn-delta2"
+DEFAULT_MODEL = "qm9-painn-delta3"
 
 
 @dataclass
