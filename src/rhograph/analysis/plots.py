@@ -273,6 +273,9 @@ def _loglog_with_fits(
         ax.plot(x, y, "o-", color=colour, label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    from matplotlib.ticker import NullFormatter
+
+    ax.xaxis.set_minor_formatter(NullFormatter())  # labels at every minor tick of a short range overlap
     ax.legend(fontsize="small")
     ax.grid(True, which="both", alpha=0.3)
     return exponents
