@@ -245,6 +245,8 @@ def run(args: argparse.Namespace) -> int:
         model = loaded
         if model is None:
             name = choose_bundled(atoms.numbers, allow_unseen=args.allow_unseen_elements, source=label)
+            if name not in bundled and rank == 0:
+                print(f"model: {name} (bundled, chosen by the elements of {label})")
             model = bundled[name] if name in bundled else bundled.setdefault(name, resolve_model(name, device=device))
         if world_size == 1 and not derived and not args.uncertainty and density_format(target) in STREAMABLE_FORMATS:
             # density only: streamed to the file chunk by chunk, so any grid fits in memory
