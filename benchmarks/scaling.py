@@ -99,32 +99,23 @@ def time_gpaw(atoms: Atoms, cycles: int) -> tuple[float, int]:
     import os
     import tempfile
 
-    from gpaw import GPAW, PW, KohnShamConvergenceError
+    from gpaw import GPAW, KohnShamConvergenceError
 
     from rhograph.cli.data import NMC_DEFAULTS
     from rhograph.cli.label import DEFAULT_GPAW_SMEARING
     from rhograph.labels.config import LabelConfig
-    from rhograph.labels.gpaw_dft import SPIN_MIXER, _occupations, initial_magmoms, kpoint_mesh
+    from rhograph.labels.gpaw_dft import calculator_parameters
 
-    nmc = {key: value for key, value in NMC_DEFAULTS.items() if key not in ("compress", "max_cycle")}
+    nmc = {key: value for key, value in NMC_DEFAULTS.items() if key != "compress"}
     config = LabelConfig(**nmc, smearing=DEFAULT_GPAW_SMEARING)  # the settings of `rhograph data nmc`
     work = atoms.copy()
-    magmoms = initial_magmoms(work, config)
+    log = os.path.join(tempfile.mkdtemp(prefix="scaling-gpaw-"), "gpaw.txt")
+    parameters, magmoms = calculator_parameters(work, config, log)  # exactly a label's calculator
     if magmoms is not None:
         work.set_initial_magnetic_moments(magmoms)
-    log = os.path.join(tempfile.mkdtemp(prefix="scaling-gpaw-"), "gpaw.txt")
-    work.calc = GPAW(
-        mode=PW(config.resolved_ecut),
-        xc="PBE",
-        h=config.spacing,
-        kpts={"size": kpoint_mesh(work.cell.array, config), "gamma": True},
-        occupations=_occupations(config),
-        spinpol=magmoms is not None,
-        maxiter=cycles or NMC_DEFAULTS["max_cycle"],
-        **({} if cycles == 0 else {"convergence": {"energy": 1e-30, "density": 1e-30, "eigenstates": 1e-30}}),
-        **({"mixer": dict(SPIN_MIXER)} if magmoms is not None else {}),  # as the labels (gpaw_dft)
-        txt=log,
-    )
+    if cycles:  # run exactly `cycles` iterations
+        parameters.update(maxiter=cycles, convergence={"energy": 1e-30, "density": 1e-30, "eigenstates": 1e-30})
+    work.calc = GPAW(**parameters)
     t0 = time.perf_counter()
     try:
         work.get_potential_energy()

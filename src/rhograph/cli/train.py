@@ -150,12 +150,13 @@ def _run_ensemble(config: TrainConfig, args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rhograph.train import rundir
     from rhograph.train.loop import train
 
-    if args.resume and not any(Path(args.out).glob("**/last.pt")):
+    if args.resume and not any(Path(args.out).glob(f"**/{rundir.LAST_NAME}")):  # members of an ensemble too
         # Nothing saved yet (a first piece, or one stopped before its first checkpoint): `--resume` starts the run,
         # so that one command runs every piece of a long training.
-        recorded = Path(args.out) / "config.yaml"
+        recorded = Path(args.out) / rundir.CONFIG_NAME
         if args.config is None and recorded.is_file():
             args.config = str(recorded)
         log.info("%s holds no checkpoint to resume from: starting the run", args.out)

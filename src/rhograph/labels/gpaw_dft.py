@@ -175,43 +175,55 @@ def label_cell(
     return entry
 
 
+def calculator_parameters(
+    atoms: ase.Atoms, config: LabelConfig, log_file: str | Path
+) -> tuple[dict[str, Any], np.ndarray | None]:
+    """The GPAW keyword arguments of a label calculation of ``atoms`` (plane waves, k-point mesh, smearing, spin
+    and its mixer as described in the module docstring) and the initial magnetic moments (``None``: not
+    spin-polarised); shared with ``benchmarks/scaling.py`` so that it times exactly a label's SCF."""
+    from gpaw import PW
+
+    magmoms = initial_magmoms(atoms, config)
+    parameters: dict[str, Any] = {
+        "mode": PW(config.resolved_ecut),
+        "xc": config.xc,
+        "h": config.spacing,
+        "kpts": {"size": kpoint_mesh(np.asarray(atoms.cell.array, dtype=np.float64), config), "gamma": True},
+        "occupations": _occupations(config),
+        "charge": config.charge,
+        "spinpol": magmoms is not None,
+        "maxiter": config.max_cycle,
+        "txt": str(log_file),
+    }
+    if magmoms is not None:
+        parameters["mixer"] = dict(SPIN_MIXER)
+    return parameters, magmoms
+
+
 def _run(
     atoms: ase.Atoms, config: LabelConfig, entry: dict[str, Any], log_file: Path
 ) -> tuple[DensityGrid, DensityGrid | None] | None:
     """The SCF and the density grids (``None`` if the SCF did not converge); fills ``entry`` as it goes."""
     import_gpaw()
-    from gpaw import GPAW, PW, KohnShamConvergenceError
+    from gpaw import GPAW, KohnShamConvergenceError
 
     cell = np.asarray(atoms.cell.array, dtype=np.float64)
     stored = ase.Atoms(numbers=atoms.numbers, positions=atoms.positions, cell=cell, pbc=True)
     work = stored.copy()
-    magmoms = initial_magmoms(atoms, config)
+    parameters, magmoms = calculator_parameters(work, config, log_file)
     if magmoms is not None:
         work.set_initial_magnetic_moments(magmoms)
-    mesh = kpoint_mesh(cell, config)
-    entry["kpts"] = list(mesh)
+    entry["kpts"] = list(parameters["kpts"]["size"])
     entry["spin_polarised"] = magmoms is not None
-    mixer = SPIN_MIXER if magmoms is not None else None  # None: GPAW's default
     entry["solver"] = {
         "max_cycle": config.max_cycle,
         "convergence": "GPAW defaults",
         "mode": "pw",
         "setups": "paw",
-        "mixer": mixer or "GPAW default",
+        "mixer": parameters.get("mixer") or "GPAW default",
     }
     start = time.perf_counter()
-    calc = GPAW(
-        mode=PW(config.resolved_ecut),
-        xc=config.xc,
-        h=config.spacing,
-        kpts={"size": mesh, "gamma": True},
-        occupations=_occupations(config),
-        charge=config.charge,
-        spinpol=magmoms is not None,
-        maxiter=config.max_cycle,
-        txt=str(log_file),
-        **({"mixer": dict(mixer)} if mixer else {}),
-    )
+    calc = GPAW(**parameters)
     work.calc = calc
     try:
         energy = float(work.get_potential_energy())

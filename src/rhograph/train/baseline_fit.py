@@ -98,14 +98,15 @@ def fit_atomic_tables(
         if (n + 1) % 50 == 0:
             log.info("fitted baseline: read %d of %d structures", n + 1, len(chosen))
     order = sorted(elements)
-    column_of = {z: k for k, z in enumerate(order)}
+    column_of = np.zeros(max(order) + 1, dtype=np.int64)  # atomic number → element block of the unknowns
+    column_of[order] = np.arange(len(order))
     rows, cols, vals, target_values = [], [], [], []
     offset = 0
     for probe, numbers, distance, values in samples:
         position = distance / step
         left = np.minimum(np.floor(position).astype(np.int64), knots - 2)
         t = position - left
-        base = np.array([column_of[int(z)] for z in numbers], dtype=np.int64) * free
+        base = column_of[numbers] * free
         for knot, weight in ((left, 1.0 - t), (left + 1, t)):
             keep = knot < free  # the pinned last knot contributes nothing
             rows.append(offset + probe[keep])
